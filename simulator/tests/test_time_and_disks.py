@@ -1,0 +1,99 @@
+"""Asynchronous status changes, planned failures, disks, health and automatic backups."""
+
+import time
+
+from vpsorg_sim.server import SimServer
+
+
+def poll(fetch, predicate, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = fetch()
+        if predicate(value):
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition never met; last value %r" % (value,))
+
+
+def snapshot(api, snapshot_id):
+    return [s for s in api("GET", "/snapshots/").json()["results"] if s["id"] == snapshot_id][0]
+
+
+def test_durations_per_kind_and_per_server(vpsorg_sim, api):
+    vpsorg_sim.control.configure(durations={"snapshot": 0.3}, server_durations={"102": {"snapshot": 60}})
+    fast = api("POST", "/snapshots/", json={"server_id": 101, "name": "fast"}).json()
+    slow = api("POST", "/snapshots/", json={"server_id": 102, "name": "slow"}).json()
+    assert snapshot(api, fast["id"])["status"] == "in_progress"
+    poll(lambda: snapshot(api, fast["id"])["status"], lambda s: s == "completed")
+    assert snapshot(api, slow["id"])["status"] == "in_progress"
+
+
+def test_planned_failures(vpsorg_sim, api):
+    vpsorg_sim.control.plan_outcome("snapshot", server_id=101)
+    vpsorg_sim.control.plan_outcome("backup")
+    failed = api("POST", "/snapshots/", json={"server_id": 101, "name": "doomed"}).json()
+    fine = api("POST", "/snapshots/", json={"server_id": 101, "name": "fine"}).json()
+    backup = api("POST", "/backups/", json={"server_id": 102}).json()
+    poll(lambda: snapshot(api, failed["id"])["status"], lambda s: s == "failed")
+    poll(lambda: snapshot(api, fine["id"])["status"], lambda s: s == "completed")
+    poll(lambda: api("GET", "/backups/").json()["results"][0]["status"], lambda s: s == "failed")
+    assert api("POST", "/snapshots/%d/restore/" % failed["id"]).status_code == 400
+    assert backup["status"] == "in_progress"
+
+
+def test_snapshot_restore_puts_the_disk_back_exactly(vpsorg_sim, api, tmp_path):
+    disk = tmp_path / "disk-101"
+    (disk / "etc").mkdir()
+    (disk / "etc" / "app.conf").write_text("version=1\n")
+    (disk / "health").write_text("ok\n")
+    assert vpsorg_sim.control.health(101) == 200
+    snap = api("POST", "/snapshots/", json={"server_id": 101, "name": "before"}).json()
+    poll(lambda: snapshot(api, snap["id"])["status"], lambda s: s == "completed")
+
+    (disk / "etc" / "app.conf").write_text("version=2\n")
+    (disk / "health").write_text("broken\n")
+    (disk / "added-later").write_text("x")
+    assert vpsorg_sim.control.health(101) == 503
+
+    answer = api("POST", "/snapshots/%d/restore/" % snap["id"]).json()
+    assert answer["status"] == "success" and answer["server"]["status"] == "restoring"
+    assert answer["snapshot"] == {"id": snap["id"], "name": "before", "created_at": snap["created_at"]}
+    assert vpsorg_sim.control.health(101) == 503  # down while restoring
+    poll(lambda: api("GET", "/servers/101/").json()["status"], lambda s: s == "running")
+    assert (disk / "etc" / "app.conf").read_text() == "version=1\n"
+    assert not (disk / "added-later").exists()
+    assert vpsorg_sim.control.health(101) == 200
+
+
+def test_backup_restore_and_failed_restore(vpsorg_sim, api, tmp_path):
+    disk = tmp_path / "disk-102"
+    (disk / "data").write_text("v1")
+    backup = api("POST", "/backups/", json={"server_id": 102, "description": "b"}).json()
+    poll(lambda: api("GET", "/backups/").json()["results"][0]["status"], lambda s: s == "completed")
+    (disk / "data").write_text("v2")
+    assert api("POST", "/servers/102/restore/", json={"backup_id": backup["id"]}).status_code == 200
+    poll(lambda: api("GET", "/servers/102/").json()["status"], lambda s: s == "running")
+    assert (disk / "data").read_text() == "v1"
+
+    vpsorg_sim.control.plan_outcome("restore", server_id=102)
+    api("POST", "/servers/102/restore/", json={"backup_id": backup["id"]})
+    poll(lambda: api("GET", "/servers/102/").json()["status"], lambda s: s == "error")
+
+
+def test_restart_with_state_file_loses_nothing(tmp_path):
+    state_file = str(tmp_path / "state.json")
+    first = SimServer(state_file=state_file).start()
+    first.state.add_server(5, "persisted")
+    import requests
+    headers = {"Authorization": "Bearer sim-token"}
+    made = requests.post(first.api_url + "/snapshots/", json={"server_id": 5, "name": "keep"}, headers=headers, timeout=5).json()
+    first.stop()
+
+    second = SimServer(state_file=state_file).start()
+    try:
+        listing = requests.get(second.api_url + "/snapshots/", headers=headers, timeout=5).json()
+        assert [s["id"] for s in listing["results"]] == [made["id"]]
+        again = requests.post(second.api_url + "/snapshots/", json={"server_id": 5, "name": "next"}, headers=headers, timeout=5).json()
+        assert again["id"] == made["id"] + 1
+    finally:
+        second.stop()
