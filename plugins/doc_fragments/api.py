@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Connection options shared by every module (see module_utils/base.py).
+    DOCUMENTATION = r"""
+options:
+  api_token:
+    description:
+      - The VPS.org API token, sent as a bearer token.
+      - If not set, the value of the E(VPSORG_API_TOKEN) environment variable is used.
+      - It is never logged nor returned.
+    type: str
+    required: true
+  api_url:
+    description:
+      - Base URL of the VPS.org API.
+      - If not set, the value of the E(VPSORG_API_URL) environment variable is used.
+      - Plain C(http://) is only accepted for a loopback address (for example the simulator), so the
+        token never travels unencrypted.
+    type: str
+    default: https://admin.vps.org/api/v1
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate.
+      - If not set, the value of the E(VPSORG_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  api_timeout:
+    description:
+      - Seconds to wait for one HTTP answer.
+      - If not set, the value of the E(VPSORG_API_TIMEOUT) environment variable is used.
+    type: int
+    default: 30
+  api_retries:
+    description:
+      - How many times a request is sent again after HTTP 429, 502, 503, 504 or a connection error.
+      - A create (POST) is only sent again after a 429 or when it provably never reached the API;
+        otherwise the module first looks for the object, so a lost answer never makes a duplicate.
+      - If not set, the value of the E(VPSORG_API_RETRIES) environment variable is used.
+    type: int
+    default: 5
+  api_retry_max_delay:
+    description:
+      - The longest pause in seconds between two attempts (exponential backoff with jitter,
+        or the API's C(Retry-After) header, capped by this value).
+      - If not set, the value of the E(VPSORG_API_RETRY_MAX_DELAY) environment variable is used.
+    type: int
+    default: 30
+requirements:
+  - requests
+notes:
+  - All modules of this collection are in the action group C(vpsorg.cloud.vpsorg), so the connection
+    options can be set once with C(module_defaults) and C(group/vpsorg.cloud.vpsorg).
+"""
+
+    WAIT = r"""
+options:
+  wait:
+    description:
+      - Wait until the operation has finished on the API side.
+      - Polling starts about one second apart and slows down to about 15 seconds.
+    type: bool
+    default: true
+"""
+
+    ACTIONS = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  action_group:
+    description: Use C(group/vpsorg.cloud.vpsorg) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - vpsorg.cloud.vpsorg
+"""
+
+    INFO = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: This module never changes anything.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: N/A
+    details: This module never changes anything.
+  action_group:
+    description: Use C(group/vpsorg.cloud.vpsorg) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - vpsorg.cloud.vpsorg
+"""

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The module engine: shared options, check mode and diff plumbing, results, failures.
+
+A module subclasses :class:`VpsorgModule`, declares its own options and
+implements :meth:`VpsorgModule.run`; ``main()`` is ``TheModule.execute()``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    Deadline,
+    RetryPolicy,
+    VpsorgApiError,
+    VpsorgClient,
+)
+
+DEFAULT_API_URL = "https://admin.vps.org/api/v1"
+
+_TIMESTAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?")
+
+
+def vpsorg_argument_spec():
+    """Connection options every module takes, each with its environment fallback."""
+    return dict(
+        api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["VPSORG_API_TOKEN"])),
+        api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, ["VPSORG_API_URL"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VPSORG_VALIDATE_CERTS"])),
+        api_timeout=dict(type="int", default=30, fallback=(env_fallback, ["VPSORG_API_TIMEOUT"])),
+        api_retries=dict(type="int", default=5, fallback=(env_fallback, ["VPSORG_API_RETRIES"])),
+        api_retry_max_delay=dict(type="int", default=30, fallback=(env_fallback, ["VPSORG_API_RETRY_MAX_DELAY"])),
+    )
+
+
+def created_key(obj):
+    """Sort key: creation time, then id (inferred: ids grow with time) for ties.
+
+    Timestamps are compared as numbers, not strings, so "…:00Z" and
+    "…:00.5Z" order correctly; an unreadable one sorts first.
+    """
+    match = _TIMESTAMP.match(str(obj.get("created_at") or ""))
+    stamp = (0,) * 7
+    if match:
+        fraction = match.group(7) or "0"
+        stamp = tuple(int(part) for part in match.groups()[:6]) + (int(fraction.ljust(6, "0")[:6]),)
+    object_id = obj.get("id")
+    return stamp, object_id if isinstance(object_id, int) else 0
+
+
+def newest_first(objects):
+    return sorted(objects, key=created_key, reverse=True)
+
+
+def server_id_of(obj):
+    """The id of the server an object belongs to (``server`` is a nested object)."""
+    server = obj.get("server")
+    if isinstance(server, dict):
+        return server.get("id")
+    # Inferred: tolerate an API that flattens it to ``server_id`` or a bare id.
+    return obj.get("server_id", server)
+
+
+class VpsorgModule:
+    """Base of every module of the collection."""
+
+    argument_spec = {}
+    mutually_exclusive = []
+    required_one_of = []
+    required_if = []
+    required_together = []
+    required_by = {}
+
+    def __init__(self):
+        spec = vpsorg_argument_spec()
+        spec.update(self.argument_spec)
+        self.module = AnsibleModule(
+            argument_spec=spec,
+            mutually_exclusive=self.mutually_exclusive,
+            required_one_of=self.required_one_of,
+            required_if=self.required_if,
+            required_together=self.required_together,
+            required_by=self.required_by,
+            supports_check_mode=True,
+        )
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.result = {"changed": False}
+        self.before = None
+        self.after = None
+        self.started = time.monotonic()
+        self.deadline = None
+        self.client = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def execute(cls):
+        """Entry point for a module's ``main()``."""
+        instance = cls()
+        instance._connect()
+        try:
+            instance.validate()
+            instance.run()
+        except VpsorgApiError as exc:
+            instance.fail_api(exc)
+        instance.exit()
+
+    def _connect(self):
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        params = self.params
+        try:
+            self.client = VpsorgClient(
+                params["api_url"], params["api_token"], validate_certs=params["validate_certs"],
+                timeout=params["api_timeout"],
+                retry_policy=RetryPolicy(params["api_retries"], params["api_retry_max_delay"]))
+        except VpsorgApiError as exc:
+            self.module.fail_json(msg=exc.message)
+
+    def validate(self):
+        """Check the options before any request; call :meth:`fail` on bad input."""
+
+    def run(self):
+        raise NotImplementedError
+
+    def start_deadline(self, seconds):
+        """Start the one wait budget of this task (shared by all its waits)."""
+        if self.deadline is None:
+            self.deadline = Deadline(seconds)
+        return self.deadline
+
+    # ------------------------------------------------------------ results
+
+    def changed(self, before=None, after=None):
+        """Record a change and its before/after states for ``--diff``."""
+        self.result["changed"] = True
+        self.before, self.after = before, after
+
+    def warn(self, message):
+        self.module.warn(message)
+
+    def _shape(self):
+        if self.module._diff and self.result["changed"]:
+            self.result["diff"] = {"before": self.before or {}, "after": self.after or {}}
+        if self.client is not None:
+            self.result["api_calls"] = self.client.calls
+        return self.result
+
+    def exit(self):
+        self.module.exit_json(**self._shape())
+
+    def fail(self, msg, **extra):
+        self.result.update(extra)
+        self.module.fail_json(msg=msg, **self._shape())
+
+    def fail_api(self, error, msg=None, **extra):
+        """Fail with the structured API error under ``api_error``."""
+        extra["api_error"] = error.to_dict()
+        self.fail(msg or error.message, **extra)
