@@ -40,6 +40,10 @@ def test_configurable_order(vpsorg_sim, api):
     vpsorg_sim.control.configure(order="-created_at")
     ids = [s["id"] for s in api("GET", "/snapshots/").json()["results"]]
     assert ids == sorted(ids, reverse=True)
+    vpsorg_sim.control.configure(order="shuffle")
+    scrambled = [s["id"] for s in api("GET", "/snapshots/").json()["results"]]
+    assert scrambled != sorted(scrambled) and sorted(scrambled) == sorted(ids)
+    assert [s["id"] for s in api("GET", "/snapshots/").json()["results"]] == scrambled  # stable across pages
 
 
 @pytest.mark.parametrize("kind,status", [("429", 429), ("500", 500), ("502", 502), ("503", 503), ("504", 504)])

@@ -1,8 +1,10 @@
 """Command line: ``python -m vpsorg_sim --server 101:web-01:/tmp/disk101 --url-file sim.url``."""
 
 import argparse
+import os
 import signal
 import sys
+import threading
 import time
 
 from .faults import FaultRule
@@ -49,6 +51,8 @@ def parse_args(argv):
     parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="KIND:rate=R|count=N[,...]",
                         help="e.g. 429:rate=0.3,retry_after=1 or commit_drop:count=2 (repeatable)")
     parser.add_argument("--seed", type=int, help="random seed for rate-based faults")
+    parser.add_argument("--exit-after", type=float, metavar="SECONDS",
+                        help="stop by itself after this long (a safety net for test runs)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -69,6 +73,10 @@ def main(argv=None):
         sim.faults.add(rule)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.exit_after:
+        timer = threading.Timer(args.exit_after, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.daemon = True
+        timer.start()
     if args.url_file:
         sim.write_url_file(args.url_file)
     print("vpsorg simulator listening on %s (token: see --token)" % sim.api_url, flush=True)

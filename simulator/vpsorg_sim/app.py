@@ -2,7 +2,6 @@
 
 import hmac
 import json
-import random
 import re
 import socket
 import threading
@@ -103,9 +102,9 @@ def _query_int(name):
 
 def _ordered(items, order):
     if order == "shuffle":
-        items = list(items)
-        random.shuffle(items)
-        return items
+        # Arbitrary but stable, like a real database without ORDER BY: pages
+        # stay consistent while the order says nothing about age.
+        return sorted(items, key=lambda item: (item["id"] * 2654435761) % 4294967296)
     if order in ("created_at", "-created_at"):
         return sorted(items, key=lambda item: (item["created_at"], item["id"]), reverse=order.startswith("-"))
     return sorted(items, key=lambda item: item["id"])

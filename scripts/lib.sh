@@ -1,0 +1,66 @@
+# Shared set-up for scripts/test and scripts/demo: venvs, a collection copy, ansible-test work-arounds.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PY311=${PY311:-$(command -v python3.11 || echo /root/.pyenv/versions/3.11.7/bin/python3.11)}
+PY312=${PY312:-$(command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python3.12)}
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# make_venv DIR PYTHON REQUIREMENTS: (re)build DIR when the requirements file changed.
+make_venv() {
+    local dir=$1 python=$2 requirements=$3 stamp
+    stamp=$(sha256sum "$requirements" | cut -c1-16)
+    if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ]; then
+        return 0
+    fi
+    log "Installing $(basename "$dir") from $(basename "$requirements") (first run only)"
+    rm -rf "$dir"
+    "$python" -m venv "$dir" || return 1
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" || return 1
+    echo "$stamp" > "$dir/.stamp"
+}
+
+ensure_venv() { make_venv "$ROOT/.venv" "$PY311" "$ROOT/requirements-test.txt"; }
+ensure_latest_venv() { make_venv "$ROOT/.venv-latest" "$PY312" "$ROOT/requirements-test-latest.txt"; }
+
+# ansible-test makes venvs without pip and downloads get-pip from a CDN this network
+# cannot reach; it first looks in its cache, so a stand-in there uses ensurepip instead.
+install_get_pip_standin() {
+    local cache=$HOME/.ansible/test/cache version
+    mkdir -p "$cache"
+    for version in 24_2 25_2 25_3; do
+        cat > "$cache/get_pip_$version.py" <<'PY'
+"""Stand-in for get-pip: bootstrap pip with ensurepip, then install what was asked."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"], stdout=subprocess.DEVNULL)
+sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", "--disable-pip-version-check"] + args))
+PY
+    done
+}
+
+# ansible-test probes python3.X on PATH; pyenv's shims for versions not selected exit 127.
+python_path_dir() {
+    local dir=$WORK/bin version
+    mkdir -p "$dir"
+    for version in /root/.pyenv/versions/3.*/bin/python3.*; do
+        case $version in *-config|*m) continue ;; esac
+        [ -x "$version" ] && ln -sf "$version" "$dir/$(basename "$version")"
+    done
+    echo "$dir"
+}
+
+# ansible-test needs the collection at a real .../ansible_collections/vpsorg/cloud path.
+make_collection_copy() {
+    COPY=$WORK/ansible_collections/vpsorg/cloud
+    rm -rf "$WORK/ansible_collections"
+    mkdir -p "$COPY"
+    (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+        [ -e "$f" ] && printf '%s\0' "$f"; done | xargs -0 cp --parents -t "$COPY")
+    cp -a "$ROOT/.git" "$COPY/.git"
+    # Files added but not committed must be visible to ansible-test's git listing too.
+    (cd "$COPY" && git add -A >/dev/null 2>&1)
+}

@@ -1,0 +1,88 @@
+"""Pure logic: rotation planning, ordering, retry delays, error texts."""
+
+from __future__ import annotations
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_key, newest_first
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    RetryPolicy,
+    error_text,
+    is_loopback,
+    parse_retry_after,
+)
+from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import plan_rotation
+
+
+def snap(object_id, name, created):
+    return {"id": object_id, "name": name, "created_at": created, "status": "completed"}
+
+
+EXISTING = [
+    snap(5, "nightly-3", "2026-11-03T02:00:00Z"),
+    snap(2, "keep-me", "2026-10-01T00:00:00Z"),
+    snap(3, "nightly-1", "2026-11-01T02:00:00Z"),
+    snap(4, "nightly-2", "2026-11-02T02:00:00Z"),
+]
+
+
+def ids(objects):
+    return [o["id"] for o in objects]
+
+
+def test_rotation_deletes_oldest_matching_only():
+    victims, blockers = plan_rotation(EXISTING, "name", 5, "nightly-4", "nightly-", 2)
+    assert ids(victims) == [3, 4] and blockers == []
+
+
+def test_rotation_with_a_new_name_outside_the_prefix():
+    victims, _ = plan_rotation(EXISTING, "name", 5, "manual", "nightly-", 2)
+    assert ids(victims) == [3]
+
+
+def test_rotation_that_cannot_make_room_names_the_blockers():
+    crowded = EXISTING + [snap(6, "other", "2026-11-04T00:00:00Z")]
+    victims, blockers = plan_rotation(crowded, "name", 5, "nightly-4", "nightly-", 5)
+    assert victims == [] and sorted(ids(blockers)) == [2, 3, 4, 5, 6]
+
+
+def test_limit_without_rotation():
+    _, blockers = plan_rotation(EXISTING, "name", 4, "new", None, None)
+    assert len(blockers) == 4
+    assert plan_rotation(EXISTING, "name", 5, "new")[1] == []
+
+
+def test_ordering_uses_time_then_id_and_handles_fractions():
+    objects = [
+        {"id": 9, "created_at": "2026-01-01T00:00:00.5Z"},
+        {"id": 8, "created_at": "2026-01-01T00:00:00Z"},
+        {"id": 7, "created_at": "2026-01-01T00:00:00Z"},
+        {"id": 1, "created_at": None},
+    ]
+    assert ids(sorted(objects, key=created_key)) == [1, 7, 8, 9]
+    assert ids(newest_first(objects)) == [9, 8, 7, 1]
+
+
+def test_retry_delays():
+    policy = RetryPolicy(retries=5, max_delay=10, base_delay=1, jitter=lambda: 1.0)
+    assert [policy.delay(n) for n in range(6)] == [1, 2, 4, 8, 10, 10]
+    assert RetryPolicy(jitter=lambda: 0.0).delay(0) == 0.5
+    assert policy.delay(0, retry_after=30) == 10
+    assert policy.delay(3, retry_after=2) == 2
+
+
+def test_retry_after_forms():
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:05 GMT", now=1445412480) == 5.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_error_texts():
+    assert error_text({"detail": "Nope."}, "") == "Nope."
+    assert error_text({"name": ["Bad.", "Short."], "server_id": ["Req."]}, "") == "name: Bad. Short.; server_id: Req."
+    assert error_text(None, "<h1>502</h1>\n  oops") == "<h1>502</h1> oops"
+    assert error_text(None, "") == "(empty body)"
+    assert error_text(None, "x" * 400).endswith("...")
+
+
+def test_loopback_hosts():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
+    assert not is_loopback("10.0.0.1") and not is_loopback("admin.vps.org") and not is_loopback(None)
