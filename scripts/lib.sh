@@ -2,8 +2,18 @@
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PY311=${PY311:-$(command -v python3.11 || echo /root/.pyenv/versions/3.11.7/bin/python3.11)}
-PY312=${PY312:-$(command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python3.12)}
+# find_python 3.12: the first python3.12 that really runs (pyenv shims on PATH may not).
+find_python() {
+    local candidate
+    for candidate in "$(command -v "python$1")" /root/.pyenv/versions/"$1".*/bin/"python$1" /usr/bin/"python$1"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c pass >/dev/null 2>&1; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "no working python$1 found" >&2
+    return 1
+}
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -16,13 +26,19 @@ make_venv() {
     fi
     log "Installing $(basename "$dir") from $(basename "$requirements") (first run only)"
     rm -rf "$dir"
+    [ -n "$python" ] || return 1
+    mkdir -p "$ROOT/tests/output"
     "$python" -m venv "$dir" || return 1
-    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" || return 1
+    if ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" \
+            > "$ROOT/tests/output/pip-$(basename "$dir").log" 2>&1; then
+        grep -v "is ignored" "$ROOT/tests/output/pip-$(basename "$dir").log" | tail -n 20
+        return 1
+    fi
     echo "$stamp" > "$dir/.stamp"
 }
 
-ensure_venv() { make_venv "$ROOT/.venv" "$PY311" "$ROOT/requirements-test.txt"; }
-ensure_latest_venv() { make_venv "$ROOT/.venv-latest" "$PY312" "$ROOT/requirements-test-latest.txt"; }
+ensure_venv() { make_venv "$ROOT/.venv" "$(find_python 3.11)" "$ROOT/requirements-test.txt"; }
+ensure_latest_venv() { make_venv "$ROOT/.venv-latest" "$(find_python 3.12)" "$ROOT/requirements-test-latest.txt"; }
 
 # ansible-test makes venvs without pip and downloads get-pip from a CDN this network
 # cannot reach; it first looks in its cache, so a stand-in there uses ensurepip instead.
@@ -53,10 +69,11 @@ python_path_dir() {
     echo "$dir"
 }
 
-# ansible-test needs the collection at a real .../ansible_collections/vpsorg/cloud path.
+# make_collection_copy DIR: the tracked (and new, unignored) files in
+# DIR/ansible_collections/vpsorg/cloud, which is where ansible-test needs them.
 make_collection_copy() {
-    COPY=$WORK/ansible_collections/vpsorg/cloud
-    rm -rf "$WORK/ansible_collections"
+    COPY=$1/ansible_collections/vpsorg/cloud
+    rm -rf "$1/ansible_collections"
     mkdir -p "$COPY"
     (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
         [ -e "$f" ] && printf '%s\0' "$f"; done | xargs -0 cp --parents -t "$COPY")

@@ -140,7 +140,7 @@ class ResourceModule(VpsorgModule):
             self.fail("rotate.prefix must not be empty: an empty prefix would match every %s of the server."
                       % self.resource)
         if rotate and not 1 <= rotate["keep"] <= self.limit:
-            self.fail("rotate.keep must be between 1 and %d (the API keeps at most %d %s per server), got %d."
+            self.fail("rotate.keep must be between 1 and %s (the API keeps at most %s %s per server), got %s."
                       % (self.limit, self.limit, self.limit_label, rotate["keep"]))
 
     def key_required(self):

@@ -16,7 +16,7 @@ description:
   - The API keeps at most 10 manual backups per server; automatic backups never count towards that limit and this
     module never deletes one unless it is named by O(backup_id).
 author:
-  - vpsorg.cloud maintainers
+  - vpsorg.cloud maintainers (@vpsorg)
 extends_documentation_fragment:
   - vpsorg.cloud.api
   - vpsorg.cloud.api.wait

@@ -15,7 +15,7 @@ description:
     and the newest completed backup.
   - Changes nothing, so it also runs in check mode.
 author:
-  - vpsorg.cloud maintainers
+  - vpsorg.cloud maintainers (@vpsorg)
 extends_documentation_fragment:
   - vpsorg.cloud.api
   - vpsorg.cloud.api.info

@@ -17,7 +17,7 @@ description:
     If the server is already being restored (for example a re-run after a lost connection), no second restore is
     started; the module waits for the running one and reports C(changed=false) with RV(restore_started=false).
 author:
-  - vpsorg.cloud maintainers
+  - vpsorg.cloud maintainers (@vpsorg)
 extends_documentation_fragment:
   - vpsorg.cloud.api
   - vpsorg.cloud.api.wait

@@ -15,7 +15,7 @@ description:
   - The API keeps at most 5 snapshots per server. With O(rotate), the oldest snapshots whose name starts with a prefix
     are deleted to make room; no other snapshot is ever deleted.
 author:
-  - vpsorg.cloud maintainers
+  - vpsorg.cloud maintainers (@vpsorg)
 extends_documentation_fragment:
   - vpsorg.cloud.api
   - vpsorg.cloud.api.wait

@@ -13,7 +13,7 @@ description:
   - Lists the snapshots of your servers, newest first, reading every page of the API's list.
   - Changes nothing, so it also runs in check mode.
 author:
-  - vpsorg.cloud maintainers
+  - vpsorg.cloud maintainers (@vpsorg)
 extends_documentation_fragment:
   - vpsorg.cloud.api
   - vpsorg.cloud.api.info

@@ -101,7 +101,7 @@ def test_snapshot_limit_is_five_per_server(api):
 
 
 def test_manual_backup_limit_is_ten_and_ignores_automatic(vpsorg_sim, api):
-    for _ in range(3):
+    for _day in range(3):
         vpsorg_sim.control.seed_automatic_backup(101)
     for index in range(10):
         assert api("POST", "/backups/", json={"server_id": 101, "description": "b%d" % index}).status_code == 201

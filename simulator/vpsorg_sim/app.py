@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, g, jsonify, request
 
 from .faults import STATUS_KINDS, FaultInjector, FaultRule
-from .state import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, SimError, SimState
+from .state import DESCRIPTION_MAX_LENGTH, NAME_MAX_LENGTH, SimError
 
 API = "/api/v1"
 CONTROL = "/_sim"

@@ -42,7 +42,7 @@ class FaultRule:
         return self.path is None or path.startswith(self.path)
 
     def as_dict(self):
-        return {k: v for k, v in vars(self).items()}
+        return dict(vars(self))
 
     @classmethod
     def parse(cls, text):

@@ -3,6 +3,8 @@
 Enable the fixture with ``pytest_plugins = ["vpsorg_sim.testing"]``.
 """
 
+import secrets
+
 import requests
 
 from .app import CONTROL
@@ -77,8 +79,12 @@ if pytest is not None:
 
     @pytest.fixture
     def vpsorg_sim(tmp_path):
-        """A fresh simulator on a free loopback port with servers 101 and 102."""
-        server = SimServer(storage_dir=str(tmp_path / "sim-storage")).start()
+        """A fresh simulator on a free loopback port with servers 101 and 102.
+
+        Its token is random, so a test can look for it in any output.
+        """
+        token = "sim-token-%s" % secrets.token_hex(8)
+        server = SimServer(token=token, storage_dir=str(tmp_path / "sim-storage")).start()
         server.state.configure(durations={"snapshot": 0.2, "backup": 0.2, "restore": 0.2})
         server.state.add_server(101, "web-01", str(tmp_path / "disk-101"))
         server.state.add_server(102, "db-01", str(tmp_path / "disk-102"))

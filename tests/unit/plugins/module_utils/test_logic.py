@@ -34,7 +34,7 @@ def test_rotation_deletes_oldest_matching_only():
 
 
 def test_rotation_with_a_new_name_outside_the_prefix():
-    victims, _ = plan_rotation(EXISTING, "name", 5, "manual", "nightly-", 2)
+    victims = plan_rotation(EXISTING, "name", 5, "manual", "nightly-", 2)[0]
     assert ids(victims) == [3]
 
 
@@ -45,7 +45,7 @@ def test_rotation_that_cannot_make_room_names_the_blockers():
 
 
 def test_limit_without_rotation():
-    _, blockers = plan_rotation(EXISTING, "name", 4, "new", None, None)
+    blockers = plan_rotation(EXISTING, "name", 4, "new", None, None)[1]
     assert len(blockers) == 4
     assert plan_rotation(EXISTING, "name", 5, "new")[1] == []
 
