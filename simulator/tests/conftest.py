@@ -1,5 +1,11 @@
+import os
+import sys
+
 import pytest
 import requests
+
+# The simulator is not installed: its package sits beside this folder.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 pytest_plugins = ["vpsorg_sim.testing"]
 

@@ -1,6 +1,7 @@
 """Pagination, ordering, faults on demand, the request log and concurrency."""
 
 import concurrent.futures
+import os
 import subprocess
 import sys
 import time
@@ -123,6 +124,7 @@ def test_cli_binds_a_free_port_and_writes_its_url(tmp_path):
         [sys.executable, "-m", "vpsorg_sim", "--server", "1:one", "--url-file", str(url_file),
          "--fault", "429:count=1,retry_after=1", "--automatic-backups", "1=2"],
         stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
     )
     try:
         deadline = time.time() + 15

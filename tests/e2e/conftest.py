@@ -33,7 +33,8 @@ def playbook(tmp_path):
         full_env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1",
                         ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_LOCALHOST_WARNING="0")
         full_env.update(env or {})
-        command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, str(path)] + list(args)
-        return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=600)
+        command = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, str(path),
+                   "-e", "ansible_python_interpreter=%s" % sys.executable] + list(args)
+        return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=600, check=False)
 
     return run

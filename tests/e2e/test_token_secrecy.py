@@ -20,7 +20,7 @@ PLAYBOOK = """
 
     - name: Fail authentication with a token given as an option
       vpsorg.cloud.vpsorg_snapshot_info:
-        api_token: "{{ wrong_token }}"
+        api_token: "{{ lookup('env', 'WRONG_TOKEN') }}"
       ignore_errors: true
 
     - name: Refuse plain http to a remote host
@@ -35,8 +35,8 @@ PLAYBOOK = """
 
 
 def test_token_in_no_output_at_vvvv(vpsorg_sim, playbook):
-    result = playbook(PLAYBOOK, env={"VPSORG_API_TOKEN": vpsorg_sim.token, "VPSORG_API_URL": vpsorg_sim.api_url},
-                      args=["-vvvv", "-e", "wrong_token=%s" % WRONG])
+    env = {"VPSORG_API_TOKEN": vpsorg_sim.token, "VPSORG_API_URL": vpsorg_sim.api_url, "WRONG_TOKEN": WRONG}
+    result = playbook(PLAYBOOK, env=env, args=["-vvvv"])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "Server not found" in output and "HTTP 401" in output and "Refusing to send the API token" in output
