@@ -132,6 +132,15 @@ class VpsorgModule:
     def run(self):
         raise NotImplementedError
 
+    def get_server(self, server_id, consequence=""):
+        """One server. Inferred endpoint: GET /servers/{id}/ with at least id, name and status."""
+        try:
+            return self.client.get("/servers/%d/" % server_id)
+        except VpsorgApiError as exc:
+            if exc.status == 404:
+                self.fail_api(exc, msg="Server %s does not exist, or this API token cannot see it.%s" % (server_id, consequence))
+            raise
+
     def start_deadline(self, seconds):
         """Start the one wait budget of this task (shared by all its waits)."""
         if self.deadline is None:

@@ -143,7 +143,7 @@ class RestoreModule(VpsorgModule):
     def run(self):
         self.start_deadline(self.params["wait_timeout"])
         self.result["restore_started"] = False
-        server = self.get_server()
+        server = self.server()
         source = self.resolve_source()
         self.result["source"] = source
         self.result["server"] = server_view(server)
@@ -166,15 +166,8 @@ class RestoreModule(VpsorgModule):
 
     # ------------------------------------------------------------- checks
 
-    def get_server(self):
-        # Inferred endpoint: GET /servers/{id}/ with at least id, name and status.
-        try:
-            return self.client.get("/servers/%d/" % self.params["server_id"])
-        except VpsorgApiError as exc:
-            if exc.status == 404:
-                self.fail("Server %s does not exist (or this token cannot see it); nothing was restored."
-                          % self.params["server_id"])
-            raise
+    def server(self):
+        return self.get_server(self.params["server_id"], " Nothing was restored.")
 
     def resolve_source(self):
         params = self.params
@@ -232,11 +225,11 @@ class RestoreModule(VpsorgModule):
 
     def explain_failed_start(self, exc):
         if exc.status == 400 and "valid state" in exc.message:
-            status = self.get_server().get("status")
+            status = self.server().get("status")
             self.fail_api(exc, msg="%s The server's status is %r; a restore needs it running or stopped." % (exc.message, status))
         if exc.maybe_committed:
             # The POST may have reached the API: if the server is restoring, it did.
-            server = self.get_server()
+            server = self.server()
             if server.get("status") == RESTORING:
                 self.result["server"] = server_view(server)
                 self.result["restore_started"] = True
@@ -251,7 +244,7 @@ class RestoreModule(VpsorgModule):
         what = "the restore of server %s" % server_id
         try:
             # The API documents no status besides "restoring" for this phase; leaving it ends the wait.
-            server = self.client.wait_for(lambda: self.client.get("/servers/%d/" % server_id),
+            server = self.client.wait_for(self.server,
                                           lambda s: s.get("status") != RESTORING, self.deadline, what)
         except VpsorgApiError as exc:
             if exc.last_object:

@@ -2,6 +2,8 @@
 
 import time
 
+import requests
+
 from vpsorg_sim.server import SimServer
 
 
@@ -97,3 +99,27 @@ def test_restart_with_state_file_loses_nothing(tmp_path):
         assert again["id"] == made["id"] + 1
     finally:
         second.stop()
+
+
+def test_service_port_follows_status_and_network_file(vpsorg_sim, api, tmp_path):
+    import socket
+
+    def answers(port):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                return conn.recv(64).startswith(b"SSH-2.0")
+        except OSError:
+            return False
+
+    servers = {s["id"]: s for s in requests.get(vpsorg_sim.control.base + "/_sim/servers", timeout=5).json()}
+    port = servers[101]["service_port"]
+    assert answers(port)
+    snap = api("POST", "/snapshots/", json={"server_id": 101, "name": "net"}).json()
+    poll(lambda: snapshot(api, snap["id"])["status"], lambda s: s == "completed")
+    (tmp_path / "disk-101" / "network").write_text("down\n")
+    poll(lambda: answers(port), lambda up: not up)
+    vpsorg_sim.control.configure(server_durations={"101": {"restore": 1}})
+    api("POST", "/snapshots/%d/restore/" % snap["id"])
+    poll(lambda: api("GET", "/servers/101/").json()["status"], lambda s: s == "running")
+    poll(lambda: answers(port), lambda up: up)
+    assert not (tmp_path / "disk-101" / "network").exists()

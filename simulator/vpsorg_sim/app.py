@@ -167,7 +167,7 @@ def _fault_response(rule):
 
 # ------------------------------------------------------------------ app
 
-def create_app(state, token, faults=None, log=None, ticker_interval=0.1):
+def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=None):
     app = Flask("vpsorg_sim")
     app.json.sort_keys = False
     faults = faults if faults is not None else FaultInjector()
@@ -359,8 +359,11 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1):
 
     @app.get(CONTROL + "/servers")
     def list_servers():
+        if ports is not None:
+            ports.sync()
         with state.lock:
-            return jsonify(list(state.servers.values()))
+            servers = [dict(s, service_port=ports.port_of(s["id"]) if ports else None) for s in state.servers.values()]
+        return jsonify(servers)
 
     @app.post(CONTROL + "/servers/<int:server_id>/automatic_backups")
     def seed_automatic_backup(server_id):

@@ -8,6 +8,7 @@ from werkzeug.serving import make_server
 
 from .app import API, RequestLog, create_app
 from .faults import FaultInjector
+from .ports import ServicePorts
 from .state import SimState
 
 DEFAULT_TOKEN = "sim-token"
@@ -21,7 +22,8 @@ class SimServer:
         self.state = SimState(state_file=state_file, storage_dir=storage_dir)
         self.faults = FaultInjector(seed=seed)
         self.log = RequestLog()
-        self.app = create_app(self.state, token, self.faults, self.log)
+        self.ports = ServicePorts(self.state, host)
+        self.app = create_app(self.state, token, self.faults, self.log, ports=self.ports)
         if quiet:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = make_server(host, port, self.app, threaded=True)
@@ -39,14 +41,17 @@ class SimServer:
         return self.url + API
 
     def start(self):
+        self.ports.start()
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="vpsorg-sim", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self):
+        self.ports.start()
         self._server.serve_forever()
 
     def stop(self):
+        self.ports.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

@@ -30,6 +30,8 @@ DESCRIPTION_MAX_LENGTH = 255
 
 # A file on a server's disk whose content decides the health endpoint's answer.
 HEALTH_FILE = "health"
+# A file on a server's disk that, when it says "down", cuts the server off the network.
+NETWORK_FILE = "network"
 
 DEFAULT_DURATIONS = {SNAPSHOT: 1.0, BACKUP: 2.0, RESTORE: 1.0}
 
@@ -244,12 +246,28 @@ class SimState:
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(server["disk"], target, symlinks=True)
 
+    def reachable(self, server_id):
+        """Whether the server answers on the network (its service port is open)."""
+        with self.lock:
+            server = self._server(server_id)
+            if server["status"] != "running":
+                return False
+            if not server["disk"]:
+                return True
+            try:
+                with open(os.path.join(server["disk"], NETWORK_FILE)) as handle:
+                    return handle.read().strip() != "down"
+            except OSError:
+                return True
+
     def health(self, server_id):
         """(HTTP status, body) of the server's own health endpoint."""
         with self.lock:
             server = self._server(server_id)
             if server["status"] != "running":
                 return 503, "server is %s\n" % server["status"]
+            if not self.reachable(server_id):
+                return 503, "server is unreachable\n"
             if not server["disk"]:
                 return 200, "ok\n"
             try:
