@@ -1,0 +1,159 @@
+"""The role patch_with_rollback end to end: real playbook runs against simulated servers with disks."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import ROOT, collections_path
+
+sys.path.insert(0, os.path.join(ROOT, "demo"))
+
+from fleet import DEMO_FLEET, Fleet, read  # noqa: E402
+
+FAST = {"snapshot": 0.3, "backup": 0.3, "restore": 0.5}
+
+
+@pytest.fixture
+def make_fleet(tmp_path):
+    made = []
+
+    def make(hosts=DEMO_FLEET):
+        made.append(Fleet(str(tmp_path), hosts, durations=FAST))
+        return made[-1]
+
+    yield make
+    for fleet in made:
+        fleet.stop()
+
+
+def snapshots(fleet):
+    return fleet.sim.state.list_snapshots()
+
+
+def statuses(report):
+    return {name: entry["status"] for name, entry in report["hosts"].items()}
+
+
+def test_demo_scenario_rolls_back_the_broken_hosts(make_fleet):
+    fleet = make_fleet()
+    process, report = fleet.run()
+    assert process.returncode == 2, process.stdout[-3000:]  # the rolled-back hosts end failed
+    assert statuses(report) == {"web-01": "patched", "web-02": "rolled_back", "db-01": "patched", "cache-01": "rolled_back"}
+    for name, server_id, breaks in DEMO_FLEET:
+        disk = fleet.disk(name)
+        assert read(os.path.join(disk, "app.conf")) == ("version=1\n" if breaks else "version=2\n")
+        assert read(os.path.join(disk, "health")) == "ok\n"
+        assert not os.path.exists(os.path.join(disk, "network"))
+        assert fleet.sim.state.health(server_id)[0] == 200
+    # Cleanup deletes the snapshots of patched hosts; rolled-back hosts keep theirs.
+    kept = {s["server"]["name"]: s for s in snapshots(fleet)}
+    assert sorted(kept) == ["cache-01", "web-02"]
+    for name in ("web-02", "cache-01"):
+        entry = report["hosts"][name]
+        assert entry["snapshot_id"] == kept[name]["id"] and entry["snapshot_kept"]
+        assert "rolled back to snapshot pre-patch-" in entry["message"]
+        assert entry["durations"]["rollback"] is not None
+    assert "Wait for the host's port" in report["hosts"]["cache-01"]["message"]
+    assert "HTTP endpoints" in report["hosts"]["web-02"]["message"]
+    assert report["hosts"]["web-01"]["durations"]["patch"] is not None
+    # set_stats publishes the same per-host results for AWX workflows.
+    assert "rolled back to snapshot" in process.stdout
+
+
+def test_rerun_of_the_same_run_reuses_the_snapshot_and_keep_newest(make_fleet):
+    fleet = make_fleet([("web-01", 101, None)])
+    variables = {"patch_with_rollback_run_id": "change-42", "patch_with_rollback_cleanup": "keep"}
+    first_process, first = fleet.run(variables)
+    fleet.sim.log.clear()
+    second_process, second = fleet.run(variables)
+    assert first_process.returncode == 0 and second_process.returncode == 0, second_process.stdout[-3000:]
+    assert first["hosts"]["web-01"]["snapshot_reused"] is False
+    assert second["hosts"]["web-01"]["snapshot_reused"] is True
+    assert second["hosts"]["web-01"]["snapshot_id"] == first["hosts"]["web-01"]["snapshot_id"]
+    assert [e for e in fleet.sim.log.entries() if e["method"] == "POST"] == []
+    assert [s["name"] for s in snapshots(fleet)] == ["pre-patch-change-42"]
+
+    # keep_newest keeps the newest N of the role's snapshots and never touches others.
+    fleet.sim.state.create_snapshot(101, "precious")
+    for run in ("change-43", "change-44"):
+        process, _report = fleet.run({"patch_with_rollback_run_id": run, "patch_with_rollback_cleanup": "keep_newest",
+                                      "patch_with_rollback_cleanup_keep": 2, "patch_with_rollback_rotate_keep": 4})
+        assert process.returncode == 0, process.stdout[-3000:]
+    assert sorted(s["name"] for s in snapshots(fleet)) == ["pre-patch-change-43", "pre-patch-change-44", "precious"]
+
+
+def test_a_failed_restore_keeps_the_snapshot_and_says_what_to_do(make_fleet):
+    fleet = make_fleet([("web-01", 101, None), ("web-02", 102, "health")])
+    fleet.sim.state.plan_outcome("restore", server_id=102)
+    process, report = fleet.run()
+    assert process.returncode == 2
+    assert statuses(report) == {"web-01": "patched", "web-02": "rollback_failed"}
+    entry = report["hosts"]["web-02"]
+    assert "is kept" in entry["message"] and "vpsorg.cloud.restore" in entry["message"]
+    assert [s["id"] for s in snapshots(fleet)] == [entry["snapshot_id"]]
+
+
+def test_snapshot_only_mode(make_fleet):
+    fleet = make_fleet()
+    process, report = fleet.run({"patch_with_rollback_snapshot_only": True})
+    assert process.returncode == 0, process.stdout[-3000:]
+    assert set(statuses(report).values()) == {"snapshot_only"}
+    assert len(snapshots(fleet)) == 4
+    assert all(read(os.path.join(fleet.disk(name), "app.conf")) == "version=1\n" for name, _id, _b in DEMO_FLEET)
+
+
+def test_a_server_that_is_not_running_is_not_touched(make_fleet):
+    fleet = make_fleet([("web-01", 101, None)])
+    fleet.sim.state.servers[101]["status"] = "stopped"
+    process, report = fleet.run()
+    assert process.returncode == 2
+    assert report["hosts"]["web-01"]["status"] == "not_patched"
+    assert "is stopped, not running" in report["hosts"]["web-01"]["message"]
+    assert snapshots(fleet) == [] and read(os.path.join(fleet.disk("web-01"), "app.conf")) == "version=1\n"
+
+
+def test_twenty_hosts_at_once_under_429_faults(make_fleet):
+    hosts = [("host-%02d" % i, 300 + i, "health" if i in (4, 13) else None) for i in range(20)]
+    fleet = make_fleet(hosts)
+    from vpsorg_sim.faults import FaultRule
+    fleet.sim.faults.add(FaultRule("429", rate=0.3, retry_after=1))
+    process, report = fleet.run({"patch_with_rollback_throttle": 20}, env={"VPSORG_API_RETRIES": "12"}, args=["-f", "20"])
+    expected = {name: "rolled_back" if breaks else "patched" for name, _id, breaks in hosts}
+    assert statuses(report) == expected, process.stdout[-4000:]
+    throttled = [e for e in fleet.sim.log.entries() if e["status"] == 429]
+    assert throttled, "the fault never fired"
+    assert sorted(s["server"]["name"] for s in snapshots(fleet)) == ["host-04", "host-13"]
+
+
+def test_awx_style_run_through_ansible_runner_leaks_no_token(make_fleet, tmp_path, monkeypatch):
+    ansible_runner = pytest.importorskip("ansible_runner")
+    fleet = make_fleet([("web-01", 101, None), ("web-02", 102, "health")])
+    private = tmp_path / "runner"
+    (private / "env").mkdir(parents=True)
+    (private / "project").mkdir()
+    # As AWX injects a credential: the token is only in the job's environment.
+    envvars = dict(fleet.env(), ANSIBLE_COLLECTIONS_PATH=collections_path())
+    (private / "env" / "envvars").write_text(json.dumps(envvars))
+    inventory = fleet.inventory()
+    extra = {
+        "patch_with_rollback_patch_tasks": os.path.join(ROOT, "demo", "patch_tasks.yml"),
+        "patch_with_rollback_verify_timeout": 3,
+        "patch_with_rollback_report_path": str(tmp_path / "report.json"),
+        "awx_job_id": 4711,
+    }
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])  # this venv's ansible-playbook
+    result = ansible_runner.run(private_data_dir=str(private), playbook=os.path.join(ROOT, "playbooks", "patch_with_rollback.yml"),
+                                inventory=inventory, extravars=extra, quiet=True)
+    events = list(result.events)
+    assert result.status == "failed"  # web-02 was rolled back, so the job fails
+    assert events, "no job events"
+    dumped = json.dumps(events)
+    assert fleet.sim.token not in dumped
+    assert fleet.sim.token not in result.stdout.read()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["run_id"] == "4711"
+    assert statuses(report) == {"web-01": "patched", "web-02": "rolled_back"}
+    stats = [e for e in events if e.get("event") == "playbook_on_stats"][0]["event_data"]["artifact_data"]
+    assert stats["patch_with_rollback"]["web-02"]["status"] == "rolled_back"
