@@ -21,12 +21,12 @@ sys.path.insert(0, os.path.join(ROOT, "simulator"))
 from vpsorg_sim import SimServer  # noqa: E402  (the simulator is not installed)
 
 # name, server id, what the demo patch breaks on it
-DEMO_FLEET = [
+DEMO_FLEET = (
     ("web-01", 101, None),
     ("web-02", 102, "health"),
     ("db-01", 103, None),
     ("cache-01", 104, "network"),
-]
+)
 
 
 class Fleet:

@@ -53,6 +53,23 @@ def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None):
     return victims, blockers
 
 
+def resource_argument_spec(id_option, wait_timeout, **own):
+    """The options every keyed resource module takes, plus its ``own``."""
+    spec = dict(
+        server_id=dict(type="int"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=wait_timeout),
+        rotate=dict(type="dict", options=dict(
+            prefix=dict(type="str", required=True, no_log=False),
+            keep=dict(type="int", required=True, no_log=False),
+        )),
+    )
+    spec[id_option] = dict(type="int")
+    spec.update(own)
+    return spec
+
+
 def describe(obj, key_field):
     return "%s (id %s, created %s, %s)" % (
         obj.get(key_field) or "<no %s>" % key_field, obj.get("id"), obj.get("created_at"), obj.get("status"))

@@ -128,7 +128,7 @@ api_calls:
   sample: 1
 """
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceModule
+from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceModule, resource_argument_spec
 
 DESCRIPTION_MAX_LENGTH = 255  # Inferred: not documented; the simulator uses 255.
 
@@ -143,18 +143,7 @@ class BackupModule(ResourceModule):
     key_field = "description"
     limit = 10
     limit_label = "manual backups"
-    argument_spec = dict(
-        server_id=dict(type="int"),
-        description=dict(type="str"),
-        backup_id=dict(type="int"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=3600),
-        rotate=dict(type="dict", options=dict(
-            prefix=dict(type="str", required=True, no_log=False),
-            keep=dict(type="int", required=True, no_log=False),
-        )),
-    )
+    argument_spec = resource_argument_spec("backup_id", 3600, description=dict(type="str"))
     mutually_exclusive = [("backup_id", "description"), ("backup_id", "rotate")]
 
     def in_scope(self, obj):

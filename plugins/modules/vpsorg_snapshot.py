@@ -148,7 +148,7 @@ api_calls:
 
 import re
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceModule
+from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceModule, resource_argument_spec
 
 SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 NAME_MAX_LENGTH = 100  # Inferred: the documented rules give no length; the simulator uses 100.
@@ -172,19 +172,7 @@ class SnapshotModule(ResourceModule):
     key_field = "name"
     limit = 5
     limit_label = "snapshots"
-    argument_spec = dict(
-        server_id=dict(type="int"),
-        name=dict(type="str"),
-        description=dict(type="str"),
-        snapshot_id=dict(type="int"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-        rotate=dict(type="dict", options=dict(
-            prefix=dict(type="str", required=True, no_log=False),
-            keep=dict(type="int", required=True, no_log=False),
-        )),
-    )
+    argument_spec = resource_argument_spec("snapshot_id", 1800, name=dict(type="str"), description=dict(type="str"))
     mutually_exclusive = [("snapshot_id", "name"), ("snapshot_id", "rotate")]
 
     def key_required(self):

@@ -95,6 +95,23 @@ def test_a_failed_restore_keeps_the_snapshot_and_says_what_to_do(make_fleet):
     assert [s["id"] for s in snapshots(fleet)] == [entry["snapshot_id"]]
 
 
+def test_a_host_unreachable_for_ansible_is_rolled_back_and_reported(make_fleet):
+    fleet = make_fleet([("web-01", 101, None), ("ghost", 102, None)])
+    ghost = {"ghost": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1,
+                       "ansible_python_interpreter": "/usr/bin/python3"}}
+    process, report = fleet.run(extra_host_vars=ghost)
+    assert process.returncode != 0
+    assert report["hosts"]["web-01"]["status"] == "patched", process.stdout[-3000:]
+    entry = report["hosts"]["ghost"]
+    # Restored from the snapshot, but still unreachable: the snapshot is kept for the operator.
+    assert entry["status"] == "rollback_failed", entry
+    assert "unreachable" in entry["message"] and "is kept" in entry["message"]
+    assert fleet.sim.state.server_view(102)["status"] == "running"
+    assert [s["id"] for s in fleet.sim.state.list_snapshots(102)] == [entry["snapshot_id"]]
+    restores = [e for e in fleet.sim.log.entries() if e["method"] == "POST" and e["path"].endswith("/restore/")]
+    assert len(restores) == 1
+
+
 def test_snapshot_only_mode(make_fleet):
     fleet = make_fleet()
     process, report = fleet.run({"patch_with_rollback_snapshot_only": True})
