@@ -158,9 +158,6 @@ class Deadline:
     def remaining(self):
         return self.seconds - (self.clock() - self.started)
 
-    def elapsed(self):
-        return self.clock() - self.started
-
 
 def _never_sent(exc):
     """True when a connection error proves the request never reached the API."""
@@ -185,7 +182,6 @@ class VpsorgClient:
                 "(plain http:// is only allowed to a loopback address such as 127.0.0.1)." % parts.hostname,
                 reason="invalid_request")
         self.base = api_url.rstrip("/") + "/"
-        self.base_path = parts.path.rstrip("/")
         self.timeout = timeout
         self.retry = retry_policy or RetryPolicy()
         self.sleep = sleep
@@ -297,8 +293,9 @@ class VpsorgClient:
             if isinstance(page, list):
                 return items + page
             if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-                raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % self._describe(self.url(path)),
-                                     method="GET", path=path, reason="invalid_response")
+                shown = self._describe(self.url(path))
+                raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
+                                     method="GET", path=shown, reason="invalid_response")
             items.extend(page["results"])
             next_url = page.get("next")
             if not next_url or next_url in seen:

@@ -129,6 +129,10 @@ class ResourceModule(VpsorgModule):
         objects = self.server_objects(server_id) if server_id else self.client.list(self.path)
         return next((o for o in objects if o.get("id") == object_id), None)
 
+    def keyed_objects(self):
+        """The objects of the server given by server_id that match the key (normally none or one)."""
+        return self.matching(self.server_objects(self.params["server_id"]))
+
     def matching(self, objects):
         return [o for o in objects if self.in_scope(o) and o.get(self.key_field) == self.key]
 
@@ -228,7 +232,7 @@ class ResourceModule(VpsorgModule):
                     self.fail_api(exc, msg="%s The create may or may not have happened and, without a %s, it cannot "
                                   "be told apart from other %s; list them with the info module before running again."
                                   % (exc.message, self.key_field, self.plural))
-                found = self.matching(self.server_objects(self.params["server_id"]))
+                found = self.keyed_objects()
                 if found:
                     return found[0]
                 if attempt >= self.client.retry.retries:
@@ -239,7 +243,7 @@ class ResourceModule(VpsorgModule):
             if isinstance(created, dict) and created.get("id") is not None:
                 return created
             # Inferred: the create answer is the new object; if it is not, find it.
-            found = self.matching(self.server_objects(self.params["server_id"])) if self.key is not None else []
+            found = self.keyed_objects() if self.key is not None else []
             if not found:
                 self.fail("The API accepted the %s but its answer holds no id: %r" % (self.resource, created))
             return found[0]
@@ -272,7 +276,7 @@ class ResourceModule(VpsorgModule):
                           % (self.resource.capitalize(), target["id"], server_id_of(target), params["server_id"]))
             targets = [target] if target is not None else []
         else:
-            targets = self.matching(self.server_objects(params["server_id"]))
+            targets = self.keyed_objects()
             if len(targets) > 1:
                 self.fail_ambiguous(targets)
         if not targets:

@@ -158,11 +158,11 @@ class RestoreModule(VpsorgModule):
             self.result["restore_started"] = True
         if self.params["wait"] and not self.check_mode:
             self.wait_for_restore()
-        self.result["elapsed"] = round(time.monotonic() - self.started, 1)
 
-    def exit(self):
-        self.result.setdefault("elapsed", round(time.monotonic() - self.started, 1))
-        super(RestoreModule, self).exit()
+    def _shape(self):
+        # Failures too: a timed-out or failed restore reports how long it went on.
+        self.result["elapsed"] = round(time.monotonic() - self.started, 1)
+        return super(RestoreModule, self)._shape()
 
     # ------------------------------------------------------------- checks
 
