@@ -100,16 +100,6 @@ def _query_int(name):
 
 # ------------------------------------------------------------------ listing
 
-def _ordered(items, order):
-    if order == "shuffle":
-        # Arbitrary but stable, like a real database without ORDER BY: pages
-        # stay consistent while the order says nothing about age.
-        return sorted(items, key=lambda item: (item["id"] * 2654435761) % 4294967296)
-    if order in ("created_at", "-created_at"):
-        return sorted(items, key=lambda item: (item["created_at"], item["id"]), reverse=order.startswith("-"))
-    return sorted(items, key=lambda item: item["id"])
-
-
 def _page(items, page_size):
     """``count`` + ``results``, with absolute next/previous URLs when paginated."""
     if not page_size:
@@ -241,7 +231,7 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
         if backup_type not in (None, "manual", "automatic"):
             raise SimError(400, {"backup_type": ['"%s" is not a valid choice.' % backup_type]})
         items = state.list_backups(_query_int("server_id"), backup_type)
-        return jsonify(_page(_ordered(items, state.config["order"]), state.config["page_size"]))
+        return jsonify(_page(items, state.config["page_size"]))
 
     @app.post(API + "/backups/")
     def create_backup():
@@ -272,7 +262,7 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
     @app.get(API + "/snapshots/")
     def list_snapshots():
         items = state.list_snapshots(_query_int("server_id"))
-        return jsonify(_page(_ordered(items, state.config["order"]), state.config["page_size"]))
+        return jsonify(_page(items, state.config["page_size"]))
 
     @app.post(API + "/snapshots/")
     def create_snapshot():
@@ -307,6 +297,7 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
         body = control_body()
         faults.clear()
         log.clear()
+        state.release()
         if body.get("state"):
             state.reset(servers=body.get("servers", False))
         return jsonify({"status": "reset"})
@@ -335,6 +326,20 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
     @app.delete(CONTROL + "/faults")
     def clear_faults():
         faults.clear()
+        return Response(status=204)
+
+    @app.post(CONTROL + "/holds")
+    def hold():
+        """Keep operations of a kind (on one server, or all) in progress until released."""
+        body = control_body()
+        state.hold(body.get("kind"), body.get("server_id"))
+        return jsonify(state.holds), 201
+
+    @app.delete(CONTROL + "/holds")
+    def release():
+        """Release holds (all, or by kind and server); with "finish": true, end their operations now."""
+        body = control_body()
+        state.release(body.get("kind"), body.get("server_id"), bool(body.get("finish")))
         return Response(status=204)
 
     @app.get(CONTROL + "/config")

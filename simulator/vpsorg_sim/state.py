@@ -13,6 +13,7 @@ restart (which reloads the deadlines) picks up exactly where it left off.
 import datetime
 import json
 import os
+import random
 import shutil
 import tempfile
 import threading
@@ -34,6 +35,16 @@ HEALTH_FILE = "health"
 NETWORK_FILE = "network"
 
 DEFAULT_DURATIONS = {SNAPSHOT: 1.0, BACKUP: 2.0, RESTORE: 1.0}
+
+# How lists are ordered. None of them is documented; the contract only says a
+# list has no order and that the order may change between two page requests.
+#   id, created_at, -created_at: stable sorts.
+#   shuffle:   arbitrary but stable, like a table scan that nothing updates.
+#   updated:   the last changed row comes last, like a heap table where an
+#              UPDATE (a status change) writes the row anew: a paged read taken
+#              while an object completes can skip one object and repeat another.
+#   reshuffle: a new arbitrary order for every request, the worst case.
+ORDERS = ("id", "created_at", "-created_at", "shuffle", "updated", "reshuffle")
 
 
 class SimError(Exception):
@@ -101,7 +112,7 @@ class SimState:
             "server_durations": {},
             # None: one page, as in the documented examples.
             "page_size": None,
-            # "id" (creation order), "-created_at", "created_at" or "shuffle".
+            # One of ORDERS (see ordered()).
             "order": "id",
             # Add fields the contract does not know, to prove clients ignore them.
             "extra_fields": False,
@@ -113,6 +124,10 @@ class SimState:
         self.snapshots = {}
         self.restores = {}  # server_id -> pending restore
         self.planned_outcomes = []
+        # Operations that must not end until released: [{"kind", "server_id"}].
+        self.holds = []
+        # Bumped on every change of a row, for the "updated" order.
+        self.touch_counter = 0
         # The documented examples use ids 501 (backup) and 801 (snapshot).
         self.next_ids = {BACKUP: 501, SNAPSHOT: 801}
 
@@ -158,6 +173,7 @@ class SimState:
             }
             if server["disk"]:
                 self._capture(BACKUP, record["id"], server)
+            self._touch(record)
             self.backups[record["id"]] = record
             self._save()
             return self.backup_view(record)
@@ -167,6 +183,8 @@ class SimState:
             for key, value in changes.items():
                 if key not in self.config:
                     raise SimError(400, {key: ["Unknown setting."]})
+                if key == "order" and value not in ORDERS:
+                    raise SimError(400, {key: ["Must be one of %s." % ", ".join(ORDERS)]})
                 if key in ("durations", "server_durations"):
                     self.config[key].update(value)
                 else:
@@ -183,6 +201,45 @@ class SimState:
             self._save()
 
     # ------------------------------------------------------------------- time
+
+    def hold(self, kind, server_id=None):
+        """Keep every operation of ``kind`` (on ``server_id``, or any) unfinished until released.
+
+        Tests use it to make "still in progress" a fact they set up instead of
+        a race against the machine's speed.
+        """
+        if kind not in KINDS:
+            raise SimError(400, {"kind": ["Must be one of %s." % ", ".join(KINDS)]})
+        with self.lock:
+            self.holds.append({"kind": kind, "server_id": server_id})
+            self._save()
+
+    def release(self, kind=None, server_id=None, finish=False):
+        """Drop the matching holds; with ``finish`` their operations end at once."""
+        with self.lock:
+            def matches(kind_, server_id_):
+                return kind in (None, kind_) and server_id in (None, server_id_)
+
+            self.holds = [h for h in self.holds if not matches(h["kind"], h["server_id"])]
+            if finish:
+                now = self.clock()
+                for record_kind, record in self._running_operations():
+                    if matches(record_kind, record["server_id"]):
+                        record["ready_at"] = min(record["ready_at"], now)
+            self._save()
+        self.advance()
+
+    def _held(self, kind, server_id):
+        return any(h["kind"] == kind and h["server_id"] in (None, server_id) for h in self.holds)
+
+    def _running_operations(self):
+        """(kind, record) for every creation in progress and every restore under way."""
+        for kind, records in ((SNAPSHOT, self.snapshots), (BACKUP, self.backups)):
+            for record in records.values():
+                if record["status"] == "in_progress":
+                    yield kind, record
+        for restore in self.restores.values():
+            yield RESTORE, restore
 
     def duration(self, kind, server_id):
         per_server = self.config["server_durations"].get(str(server_id), {})
@@ -202,20 +259,20 @@ class SimState:
         with self.lock:
             now = self.clock()
             changed = False
-            for kind, records in ((SNAPSHOT, self.snapshots), (BACKUP, self.backups)):
-                for record in records.values():
-                    if record["status"] == "in_progress" and record["ready_at"] <= now:
-                        self._finish_creation(kind, record)
-                        changed = True
-            for server_id, restore in list(self.restores.items()):
-                if restore["ready_at"] <= now:
-                    self._finish_restore(server_id, restore)
-                    changed = True
+            for kind, record in list(self._running_operations()):
+                if record["ready_at"] > now or self._held(kind, record["server_id"]):
+                    continue
+                if kind == RESTORE:
+                    self._finish_restore(record["server_id"], record)
+                else:
+                    self._finish_creation(kind, record)
+                changed = True
             if changed:
                 self._save()
 
     def _finish_creation(self, kind, record):
         record["status"] = record["outcome"]
+        self._touch(record)
         capture = self._capture_path(kind, record["id"])
         if record["outcome"] == "completed":
             record["size_mb"] = _dir_size_mb(capture) if os.path.isdir(capture) else 5120
@@ -311,7 +368,7 @@ class SimState:
     def list_snapshots(self, server_id=None):
         with self.lock:
             records = [r for r in self.snapshots.values() if server_id is None or r["server_id"] == server_id]
-            return [self.snapshot_view(r) for r in records]
+            return [self.snapshot_view(r) for r in self.ordered(records)]
 
     def create_snapshot(self, server_id, name, description=""):
         with self.lock:
@@ -371,7 +428,7 @@ class SimState:
                 if (server_id is None or r["server_id"] == server_id)
                 and (backup_type is None or r["backup_type"] == backup_type)
             ]
-            return [self.backup_view(r) for r in records]
+            return [self.backup_view(r) for r in self.ordered(records)]
 
     def create_backup(self, server_id, description=""):
         with self.lock:
@@ -430,6 +487,7 @@ class SimState:
             "size_mb": None,
             "created_at": now,
         }
+        self._touch(record)
         if server["disk"]:
             self._capture(kind, record["id"], server)
         return record
@@ -439,6 +497,7 @@ class SimState:
         if server["status"] != "running" and server["status"] != "stopped":
             raise SimError(400, {"detail": "Server is not in a valid state for restoration (status: %s)." % server["status"]})
         self.restores[server_id] = {
+            "server_id": server_id,
             "source_kind": source_kind,
             "source_id": source_id,
             "outcome": self._outcome(RESTORE, server_id),
@@ -447,6 +506,25 @@ class SimState:
         server["status"] = "restoring"
         self._save()
         return {"id": server["id"], "name": server["name"], "status": server["status"]}
+
+    def _touch(self, record):
+        self.touch_counter += 1
+        record["touched"] = self.touch_counter
+
+    def ordered(self, records):
+        """``records`` in the configured list order (see ORDERS)."""
+        order = self.config["order"]
+        if order == "reshuffle":
+            records = list(records)
+            random.shuffle(records)
+            return records
+        keys = {
+            "shuffle": lambda r: (r["id"] * 2654435761) % 4294967296,
+            "updated": lambda r: (r.get("touched", 0), r["id"]),
+            "created_at": lambda r: (r["created_at"], r["id"]),
+            "-created_at": lambda r: (-r["created_at"], -r["id"]),
+        }
+        return sorted(records, key=keys.get(order, lambda r: r["id"]))
 
     def _with_extras(self, view):
         if self.config["extra_fields"]:
@@ -463,6 +541,8 @@ class SimState:
             "snapshots": list(self.snapshots.values()),
             "restores": {str(k): v for k, v in self.restores.items()},
             "planned_outcomes": self.planned_outcomes,
+            "holds": self.holds,
+            "touch_counter": self.touch_counter,
             "next_ids": self.next_ids,
             "config": self.config,
         }
@@ -485,5 +565,7 @@ class SimState:
         self.snapshots = {s["id"]: s for s in data["snapshots"]}
         self.restores = {int(k): v for k, v in data["restores"].items()}
         self.planned_outcomes = data["planned_outcomes"]
+        self.holds = data.get("holds", [])
+        self.touch_counter = data.get("touch_counter", 0)
         self.next_ids = data["next_ids"]
         self.config.update(data["config"])

@@ -44,6 +44,13 @@ class SimControl:
     def clear_faults(self):
         self._call("DELETE", "/faults")
 
+    def hold(self, kind, server_id=None):
+        """Keep operations of ``kind`` (on ``server_id``, or any) in progress until released."""
+        return self._call("POST", "/holds", json={"kind": kind, "server_id": server_id})
+
+    def release(self, kind=None, server_id=None, finish=False):
+        return self._call("DELETE", "/holds", json={"kind": kind, "server_id": server_id, "finish": finish})
+
     def configure(self, **settings):
         return self._call("PATCH", "/config", json=settings)
 
