@@ -40,6 +40,16 @@ make_venv() {
 ensure_venv() { make_venv "$ROOT/.venv" "$(find_python 3.11)" "$ROOT/requirements-test.txt"; }
 ensure_latest_venv() { make_venv "$ROOT/.venv-latest" "$(find_python 3.12)" "$ROOT/requirements-test-latest.txt"; }
 
+# The e2e tests start one sshd per simulated host on loopback ports; they need the server binary only.
+ensure_sshd() {
+    [ -x /usr/sbin/sshd ] && return 0
+    log "Installing openssh-server (first run only)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssh-server; } \
+        > "$ROOT/tests/output/apt-openssh-server.log" 2>&1 || tail -n 20 "$ROOT/tests/output/apt-openssh-server.log"
+}
+
 # ansible-test makes venvs without pip and downloads get-pip from a CDN this network
 # cannot reach; it first looks in its cache, so a stand-in there uses ensurepip instead.
 install_get_pip_standin() {
