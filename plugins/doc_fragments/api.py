@@ -13,9 +13,9 @@ options:
     description:
       - The VPS.org API token, sent as a bearer token.
       - If not set, the value of the E(VPSORG_API_TOKEN) environment variable is used.
+        One of the two is required.
       - It is never logged nor returned.
     type: str
-    required: true
   api_url:
     description:
       - Base URL of the VPS.org API.
@@ -38,9 +38,10 @@ options:
     default: 30
   api_retries:
     description:
-      - How many times a request is sent again after HTTP 429, 502, 503, 504 or a connection error.
-      - A create (POST) is only sent again after a 429 or when it provably never reached the API;
-        otherwise the module first looks for the object, so a lost answer never makes a duplicate.
+      - How many times a request is sent again after HTTP 429, 500, 502, 503, 504 or a connection error.
+      - A create or a restore (POST) is sent again at once only after a 429 or when it provably never
+        reached the API; after a 5xx or a lost answer the module first looks whether it was carried out,
+        so a lost answer never makes a duplicate nor a second restore.
       - If not set, the value of the E(VPSORG_API_RETRIES) environment variable is used.
     type: int
     default: 5
@@ -63,7 +64,9 @@ options:
   wait:
     description:
       - Wait until the operation has finished on the API side.
-      - Polling starts about one second apart and slows down to about 15 seconds.
+      - Polling starts about one second apart and slows down to about 15 seconds. A failed poll
+        (HTTP 429 or 5xx, a lost connection) does not end the wait; the next poll tries again
+        until O(wait_timeout).
     type: bool
     default: true
 """

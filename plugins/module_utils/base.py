@@ -32,7 +32,8 @@ _TIMESTAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:
 def vpsorg_argument_spec():
     """Connection options every module takes, each with its environment fallback."""
     return dict(
-        api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["VPSORG_API_TOKEN"])),
+        # Not required=True: the check in _connect names the environment variable too.
+        api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["VPSORG_API_TOKEN"])),
         api_url=dict(type="str", default=DEFAULT_API_URL, fallback=(env_fallback, ["VPSORG_API_URL"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VPSORG_VALIDATE_CERTS"])),
         api_timeout=dict(type="int", default=30, fallback=(env_fallback, ["VPSORG_API_TIMEOUT"])),
@@ -118,6 +119,9 @@ class VpsorgModule:
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         params = self.params
+        if not params["api_token"]:
+            self.module.fail_json(msg="No API token: set the api_token option or the VPSORG_API_TOKEN environment "
+                                      "variable (in AWX, attach a VPS.org API credential to the job template).")
         try:
             self.client = VpsorgClient(
                 params["api_url"], params["api_token"], validate_certs=params["validate_certs"],
@@ -127,19 +131,22 @@ class VpsorgModule:
             self.module.fail_json(msg=exc.message)
 
     def validate(self):
-        """Check the options before any request; call :meth:`fail` on bad input."""
+        """Check the options before any request; a subclass extends it and calls :meth:`fail` on bad input."""
+        params = self.params
+        for name in sorted(self.argument_spec):
+            if (name == "server_id" or name.endswith("_id")) and self.argument_spec[name].get("type") == "int":
+                if params.get(name) is not None and params[name] < 1:
+                    self.fail("%s must be a positive id (1 or more), got %s." % (name, params[name]))
+        if "wait_timeout" in self.argument_spec and params.get("wait_timeout") is not None:
+            timeout = params["wait_timeout"]
+            if params.get("wait", True) and timeout < 1:
+                self.fail("wait_timeout must be at least 1 (seconds) when wait=true, got %s; "
+                          "set wait=false to start the operation without waiting." % timeout)
+            if timeout < 0:
+                self.fail("wait_timeout must not be negative, got %s." % timeout)
 
     def run(self):
         raise NotImplementedError
-
-    def get_server(self, server_id, consequence=""):
-        """One server. Inferred endpoint: GET /servers/{id}/ with at least id, name and status."""
-        try:
-            return self.client.get("/servers/%d/" % server_id)
-        except VpsorgApiError as exc:
-            if exc.status == 404:
-                self.fail_api(exc, msg="Server %s does not exist, or this API token cannot see it.%s" % (server_id, consequence))
-            raise
 
     def start_deadline(self, seconds):
         """Start the one wait budget of this task (shared by all its waits)."""
@@ -157,7 +164,8 @@ class VpsorgModule:
     def warn(self, message):
         self.module.warn(message)
 
-    def _shape(self):
+    def shape_result(self):
+        """The result as the task returns it; a subclass may add fields that failures carry too."""
         if self.module._diff and self.result["changed"]:
             self.result["diff"] = {"before": self.before or {}, "after": self.after or {}}
         if self.client is not None:
@@ -165,13 +173,14 @@ class VpsorgModule:
         return self.result
 
     def exit(self):
-        self.module.exit_json(**self._shape())
+        self.module.exit_json(**self.shape_result())
 
     def fail(self, msg, **extra):
+        """End the task as failed; never returns (``fail_json`` exits)."""
         self.result.update(extra)
-        self.module.fail_json(msg=msg, **self._shape())
+        self.module.fail_json(msg=msg, **self.shape_result())
 
     def fail_api(self, error, msg=None, **extra):
-        """Fail with the structured API error under ``api_error``."""
+        """Fail with the structured API error under ``api_error``; never returns."""
         extra["api_error"] = error.to_dict()
         self.fail(msg or error.message, **extra)

@@ -32,15 +32,17 @@ COLLECTION_VERSION = "1.0.0"
 USER_AGENT = "ansible-vpsorg.cloud/%s" % COLLECTION_VERSION
 
 # 429 means the API refused the request without acting on it (RFC 6585), so
-# even a POST may be sent again. 502/503/504 may come from a proxy after the
-# API acted, so for a POST they only tell the caller to reconcile.
+# even a POST may be sent again. A 5xx may come from the API or a proxy after
+# the API acted, so an idempotent request is simply sent again, while for a
+# POST it only tells the caller to look before sending it again.
 THROTTLED = 429
-TRANSIENT_STATUSES = (502, 503, 504)
+SERVER_ERRORS = (500, 502, 503, 504)
 IDEMPOTENT_METHODS = ("GET", "HEAD", "DELETE")
 
-POLL_FIRST_DELAY = 1.0
-POLL_MAX_DELAY = 15.0
-POLL_GROWTH = 1.5
+# A paged read is torn when the list changed between two page requests (the
+# order is not documented and moves when a row is updated). Reading again and
+# combining the passes settles it; this bounds how often before giving up.
+LIST_PASSES = 10
 
 
 class VpsorgApiError(Exception):
@@ -48,7 +50,9 @@ class VpsorgApiError(Exception):
 
     ``reason`` is one of ``http`` (the API answered an error), ``connection``
     (no answer), ``invalid_response`` (an answer we cannot parse),
-    ``wait_timeout`` and ``wait_gone``. ``maybe_committed`` is true for a
+    ``torn_list`` (a list kept changing while it was read), ``invalid_request``
+    (bad options, found before any request), ``wait_timeout`` and
+    ``wait_gone``. ``maybe_committed`` is true for a
     POST whose answer was lost: the API may have acted on it, so the caller
     must look before sending it again. ``last_object`` is the last object a
     wait saw. The message never holds the token.
@@ -65,6 +69,13 @@ class VpsorgApiError(Exception):
         self.body = body
         self.maybe_committed = maybe_committed
         self.last_object = last_object
+
+    @property
+    def transient(self):
+        """True when the same request may well succeed later: worth another try in a wait."""
+        if self.reason in ("connection", "invalid_response", "torn_list"):
+            return True
+        return self.status == THROTTLED or self.status in SERVER_ERRORS
 
     def to_dict(self):
         """What a module puts under ``api_error`` in a failure result."""
@@ -130,21 +141,46 @@ def is_loopback(host):
         return False
 
 
+class Backoff:
+    """A delay that grows from ``first`` by ``growth`` up to ``cap``, shortened by jitter.
+
+    Jitter only ever shortens a delay (by up to ``spread`` of it; ``jitter()``
+    of 1.0 keeps it whole), so many clients do not hit the API in step and no
+    retry or poll comes later than its schedule.
+    """
+
+    def __init__(self, first, growth, cap, spread, jitter=random.random):
+        self.first = float(first)
+        self.growth = float(growth)
+        self.cap = float(cap)
+        self.spread = float(spread)
+        self.jitter = jitter
+
+    def delay(self, attempt):
+        ceiling = min(self.cap, self.first * (self.growth ** attempt))
+        return ceiling * (1.0 - self.spread * (1.0 - self.jitter()))
+
+
+# Retries and polls share the Backoff shape but not its curve: a retry answers
+# a fault that usually clears within seconds (double from 1 s, capped by
+# api_retry_max_delay), while a poll watches an operation the API documents as
+# taking 3 to 15 minutes, so it starts later and settles at a slower pace.
+POLL_BACKOFF = dict(first=1.0, growth=1.5, cap=15.0, spread=0.2)
+
+
 class RetryPolicy:
-    """How often and how long to wait before sending a request again."""
+    """How often, and after how long, a request is sent again."""
 
     def __init__(self, retries=5, max_delay=30.0, base_delay=1.0, jitter=random.random):
         self.retries = max(0, int(retries))
         self.max_delay = float(max_delay)
-        self.base_delay = float(base_delay)
-        self.jitter = jitter
+        self.backoff = Backoff(first=base_delay, growth=2.0, cap=max_delay, spread=0.5, jitter=jitter)
 
     def delay(self, attempt, retry_after=None):
-        """Exponential backoff with jitter; a server's ``Retry-After`` wins (capped)."""
+        """The backoff for ``attempt``; a server's ``Retry-After`` wins (capped)."""
         if retry_after is not None:
             return min(retry_after, self.max_delay)
-        ceiling = min(self.max_delay, self.base_delay * (2 ** attempt))
-        return ceiling * (0.5 + self.jitter() / 2)
+        return self.backoff.delay(attempt)
 
 
 class Deadline:
@@ -232,7 +268,7 @@ class VpsorgClient:
             status = response.status_code
             if status < 400:
                 return self._parse(response, method, shown)
-            retryable = status == THROTTLED or (status in TRANSIENT_STATUSES and method in IDEMPOTENT_METHODS)
+            retryable = status == THROTTLED or (status in SERVER_ERRORS and method in IDEMPOTENT_METHODS)
             if retryable and attempt < self.retry.retries:
                 self.sleep(self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After"))))
                 attempt += 1
@@ -262,13 +298,36 @@ class VpsorgClient:
             message += " (gave up after %d retries)" % retries_used
         return VpsorgApiError(
             message, method=method, path=shown, status=response.status_code, body=body,
-            maybe_committed=method not in IDEMPOTENT_METHODS and response.status_code in TRANSIENT_STATUSES + (500,))
+            maybe_committed=method not in IDEMPOTENT_METHODS and response.status_code in SERVER_ERRORS)
 
     def get(self, path, params=None):
         return self.request("GET", path, params=params)
 
     def post(self, path, body=None):
         return self.request("POST", path, json=body if body is not None else {})
+
+    def post_once(self, path, body, find_done):
+        """POST an action that must happen once; when its answer is lost, look before sending it again.
+
+        ``find_done()`` returns what the POST would have answered if it was
+        carried out (the created object, the server being restored), or None.
+        A 5xx or a dropped connection leaves the POST in doubt: only when
+        ``find_done`` sees nothing is it sent again, within the retry policy.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self.post(path, body)
+            except VpsorgApiError as exc:
+                if not exc.maybe_committed:
+                    raise
+                done = find_done()
+                if done is not None:
+                    return done
+                if attempt >= self.retry.retries:
+                    raise
+                self.sleep(self.retry.delay(attempt))
+                attempt += 1
 
     def delete(self, path, missing_ok=False):
         """DELETE; with ``missing_ok`` a 404 returns False instead of raising."""
@@ -281,26 +340,47 @@ class VpsorgClient:
         return True
 
     def list(self, path, params=None):
-        """Every object of a list endpoint, following ``next`` across pages.
+        """Every object of a list endpoint, as one consistent view, or a ``torn_list`` error.
 
         Inferred: lists are ``{"count", "results"}`` and may carry a ``next``
-        URL; a bare JSON list is accepted too.
+        URL; a bare JSON list is accepted too. The order is not documented and
+        may move between page requests, so a page-by-page read can skip one
+        object and repeat another. ``count`` is how that shows: a pass is
+        whole when it holds exactly ``count`` distinct ids. A torn pass is read
+        again and merged with the passes before it (same ``count``) until the
+        merged ids number ``count``. Against a well-behaved API this costs one
+        pass. What is decided from the view ("does not exist", which objects
+        are the oldest) is therefore decided from every object.
         """
-        items = []
-        page = self.request("GET", path, params={k: v for k, v in (params or {}).items() if v is not None})
-        seen = set()
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        view = ListView()
+        for _pass in range(LIST_PASSES):
+            view.merge(*self._read_pages(path, params))
+            if view.whole():
+                return view.objects()
+        shown = self._describe(self.url(path))
+        raise VpsorgApiError(
+            "GET %s kept changing while it was read: %d reads in a row did not add up to the %s objects it counts. "
+            "Run the task again." % (shown, LIST_PASSES, view.count),
+            method="GET", path=shown, reason="torn_list")
+
+    def _read_pages(self, path, params):
+        """One page-by-page pass: (objects in the order read, the counts the pages gave)."""
+        items, counts, seen_links = [], [], set()
+        page = self.request("GET", path, params=params)
         while True:
             if isinstance(page, list):
-                return items + page
+                return items + page, counts
             if not isinstance(page, dict) or not isinstance(page.get("results"), list):
                 shown = self._describe(self.url(path))
                 raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
                                      method="GET", path=shown, reason="invalid_response")
             items.extend(page["results"])
+            counts.append(page.get("count"))
             next_url = page.get("next")
-            if not next_url or next_url in seen:
-                return items
-            seen.add(next_url)
+            if not next_url or next_url in seen_links:
+                return items, counts
+            seen_links.add(next_url)
             page = self.request("GET", self._same_origin(next_url), absolute=True)
 
     def _same_origin(self, next_url):
@@ -320,22 +400,78 @@ class VpsorgClient:
     def wait_for(self, fetch, is_done, deadline, what):
         """Poll ``fetch()`` until ``is_done(obj)``, within the task's ``deadline``.
 
-        Backoff starts near 1 s and grows to 15 s, with jitter, so a long
-        operation costs few requests. On timeout the error carries the last
-        object seen, so the caller can report its id and status.
+        The poll schedule is POLL_BACKOFF. A transient failure of one poll (a
+        5xx, a dropped connection, a list torn beyond repair) never ends the
+        wait before its deadline: the next poll tries again. On timeout the
+        error carries the last object seen, so the caller can report its id
+        and status.
         """
-        delay = POLL_FIRST_DELAY
+        backoff = Backoff(**POLL_BACKOFF)
+        current, attempt = None, 0
         while True:
-            current = fetch()
-            if current is None:
-                raise VpsorgApiError("%s disappeared while waiting for it." % what, reason="wait_gone")
-            if is_done(current):
-                return current
+            try:
+                found = fetch()
+            except VpsorgApiError as exc:
+                if not exc.transient or deadline.remaining() <= 0:
+                    raise
+            else:
+                if found is None:
+                    raise VpsorgApiError("%s disappeared while waiting for it." % what, reason="wait_gone")
+                current = found
+                if is_done(current):
+                    return current
             remaining = deadline.remaining()
             if remaining <= 0:
                 raise VpsorgApiError(
                     "Timed out after %d s waiting for %s (last status: %s)."
-                    % (deadline.seconds, what, current.get("status")),
+                    % (deadline.seconds, what, (current or {}).get("status")),
                     reason="wait_timeout", last_object=current)
-            self.sleep(min(delay * (0.8 + random.random() * 0.4), remaining))
-            delay = min(POLL_MAX_DELAY, delay * POLL_GROWTH)
+            self.sleep(min(backoff.delay(attempt), remaining))
+            attempt += 1
+
+
+class ListView:
+    """The objects of a list read in one or more passes, deduplicated by id."""
+
+    def __init__(self):
+        self.count = None       # what the list counts; None while the passes disagree
+        self.countless = False  # the API gives no count at all: nothing to check against
+        self.by_id = {}
+        self.without_id = []
+
+    def merge(self, items, counts):
+        """Add one pass. A pass that counts differently starts the view over."""
+        self.countless = all(c is None for c in counts)
+        # Pages of one pass that count differently: the list changed under the pass.
+        count = counts[0] if counts and len(set(counts)) == 1 else None
+        if count is None or count != self.count:
+            self._start_over()
+        self.count = count
+        self._add(items)
+        if count is not None and self.size() > count:
+            # More ids than the list holds: one object went and another came
+            # between two passes. Only this pass can be trusted now.
+            self._start_over()
+            self._add(items)
+
+    def whole(self):
+        """True when the view holds exactly what the list counts (or the list gives no count)."""
+        return self.countless or (self.count is not None and self.size() == self.count)
+
+    def objects(self):
+        return list(self.by_id.values()) + self.without_id
+
+    def size(self):
+        return len(self.by_id) + len(self.without_id)
+
+    def _start_over(self):
+        self.by_id, self.without_id = {}, []
+
+    def _add(self, items):
+        for item in items:
+            object_id = item.get("id") if isinstance(item, dict) else None
+            if object_id is None:
+                self.without_id.append(item)
+            else:
+                # The later sighting is the fresher one (a status may have moved on).
+                self.by_id[object_id] = item

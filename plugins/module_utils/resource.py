@@ -7,8 +7,8 @@
 A snapshot is keyed by (server, name) with at most 5 per server; a manual
 backup by (server, description) with at most 10 manual ones per server. The
 rules around them (idempotent create, rotation, limit errors, reconciliation
-of a lost create, waiting, absent) are the same, so they live here once and
-the two modules only declare what differs.
+of a lost create, a same-key race, waiting, absent) are the same, so they
+live here once and the two modules only declare their :class:`Kind`.
 """
 
 from __future__ import annotations
@@ -20,25 +20,30 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.base import (
     server_id_of,
 )
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Lookup
 
 # Inferred: only "in_progress" and "completed" are documented. Any status we do
 # not know is treated as still working, so an unknown transient state never
 # fails a task early; these are the ones that end a wait as a failure.
 FAILED_STATUSES = ("failed", "error", "cancelled", "canceled")
+COMPLETED = "completed"
 
 
 def is_settled(obj):
-    return obj.get("status") == "completed" or obj.get("status") in FAILED_STATUSES
+    return obj.get("status") == COMPLETED or obj.get("status") in FAILED_STATUSES
 
 
 def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None):
-    """What to delete before creating one more object, and whether it will fit.
+    """What rotation deletes around one more object, and whether that object will fit.
 
-    ``existing`` are the objects counting towards ``limit``. With ``prefix``,
-    the oldest objects whose key starts with it are deleted so that at most
-    ``keep`` of them remain once the new one exists; nothing else is touched.
-    Returns ``(victims, blockers)``: ``blockers`` is empty when the create
-    fits under the limit, else the objects that would remain in the way.
+    ``existing`` are the objects counting towards ``limit`` (not the new one).
+    With ``prefix``, the objects whose key starts with it are kept newest
+    first, the new one included, up to ``keep``; the completed ones beyond
+    that are the victims, oldest first. Nothing outside the prefix and
+    nothing still in progress is ever a victim.
+    Returns ``(victims, blockers)``: ``blockers`` is empty when the new
+    object fits under the limit once the victims are gone, else the objects
+    that would remain in the way.
     """
     ordered = sorted(existing, key=created_key)
     victims = []
@@ -46,11 +51,21 @@ def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None):
         rotating = [o for o in ordered if str(o.get(key_field) or "").startswith(prefix)]
         new_counts = 1 if (new_key or "").startswith(prefix) else 0
         excess = len(rotating) + new_counts - keep
-        victims = rotating[:max(0, excess)]
+        victims = [o for o in rotating[:max(0, excess)] if o.get("status") == COMPLETED]
     victim_ids = set(o.get("id") for o in victims)
     remaining = [o for o in ordered if o.get("id") not in victim_ids]
     blockers = remaining if len(remaining) + 1 > limit else []
     return victims, blockers
+
+
+def deletes_needed_first(existing, limit):
+    """How many objects must go before one more fits under the limit."""
+    return max(0, len(existing) + 1 - limit)
+
+
+def survivor(matches):
+    """Of objects racing for one key, the one every racing task keeps: the oldest."""
+    return min(matches, key=created_key)
 
 
 def resource_argument_spec(id_option, wait_timeout, **own):
@@ -86,19 +101,11 @@ def summary(obj, key_field):
 
 
 class ResourceModule(VpsorgModule):
-    """present/absent for a keyed resource; subclasses set the class attributes."""
+    """present/absent for a keyed resource; a subclass sets ``kind`` and its hooks."""
 
-    resource = None      # "snapshot": the result key, and "<resource>_id" the id option
-    path = None          # "/snapshots/"
-    key_field = None     # the API field that identifies one object on a server
-    limit = None         # how many may exist on a server
-    limit_label = None   # "snapshots", "manual backups"
+    kind = None  # a kinds.Kind
 
     # -------------------------------------------------------- subclass hooks
-
-    def in_scope(self, obj):
-        """True for objects that count towards the limit and can match the key."""
-        return True
 
     def create_body(self):
         raise NotImplementedError
@@ -107,203 +114,273 @@ class ResourceModule(VpsorgModule):
         """Warnings for an existing object that differs in what the API cannot change."""
         return []
 
+    def key_required(self):
+        """Whether a state needs the key (or the id) to name its object."""
+        return self.params["state"] == "absent"
+
     # -------------------------------------------------------------- helpers
 
     @property
-    def plural(self):
-        return self.resource + "s"
-
-    @property
-    def id_option(self):
-        return self.resource + "_id"
-
-    @property
     def key(self):
-        return self.params.get(self.key_field)
+        return self.params.get(self.kind.key_field)
 
-    def server_objects(self, server_id):
-        """All objects of one server (the filter is re-applied: lists may hold more)."""
-        return [o for o in self.client.list(self.path, {"server_id": server_id}) if server_id_of(o) == server_id]
+    @property
+    def lookup(self):
+        return Lookup(self.client, self.kind)
 
-    def find_by_id(self, object_id, server_id=None):
-        objects = self.server_objects(server_id) if server_id else self.client.list(self.path)
-        return next((o for o in objects if o.get("id") == object_id), None)
-
-    def keyed_objects(self):
-        """The objects of the server given by server_id that match the key (normally none or one)."""
-        return self.matching(self.server_objects(self.params["server_id"]))
-
-    def matching(self, objects):
-        return [o for o in objects if self.in_scope(o) and o.get(self.key_field) == self.key]
+    def record_deleted(self, objects):
+        self.result["deleted_" + self.kind.plural] += [summary(o, self.kind.key_field) for o in objects]
 
     def fail_ambiguous(self, matches):
+        kind = self.kind
         self.fail("%d %s on server %s have %s %r: %s. Name the one you mean with %s."
-                  % (len(matches), self.plural, self.params["server_id"], self.key_field, self.key,
-                     ", ".join(describe(o, self.key_field) for o in newest_first(matches)), self.id_option))
+                  % (len(matches), kind.plural, self.params["server_id"], kind.key_field, self.key,
+                     ", ".join(describe(o, kind.key_field) for o in newest_first(matches)), kind.id_option))
+
+    def the_keyed(self, objects):
+        """The one object the key names among ``objects``, or None; fails when several do."""
+        if self.key is None:
+            return None
+        matches = self.lookup.keyed(objects, self.key)
+        if len(matches) > 1:
+            self.fail_ambiguous(matches)
+        return matches[0] if matches else None
 
     # ------------------------------------------------------------ main flow
 
     def run(self):
-        self.result[self.resource] = None
-        self.result["deleted_" + self.plural] = []
+        self.result[self.kind.name] = None
+        self.result["deleted_" + self.kind.plural] = []
         if self.params["state"] == "absent":
             self.ensure_absent()
         else:
             self.ensure_present()
 
     def validate(self):
-        params = self.params
-        if params[self.id_option] is None and (params["server_id"] is None or (self.key is None and self.key_required())):
-            needed = "server_id and %s" % self.key_field if self.key_required() else "server_id"
-            self.fail("state=%s needs %s, or %s." % (params["state"], needed, self.id_option))
+        super(ResourceModule, self).validate()
+        params, kind = self.params, self.kind
+        if params[kind.id_option] is None and (params["server_id"] is None or (self.key is None and self.key_required())):
+            needed = "server_id and %s" % kind.key_field if self.key_required() else "server_id"
+            self.fail("state=%s needs %s, or %s." % (params["state"], needed, kind.id_option))
         rotate = params.get("rotate")
         if rotate and not rotate["prefix"]:
             self.fail("rotate.prefix must not be empty: an empty prefix would match every %s of the server."
-                      % self.resource)
-        if rotate and not 1 <= rotate["keep"] <= self.limit:
+                      % kind.name)
+        if rotate and not 1 <= rotate["keep"] <= kind.limit:
             self.fail("rotate.keep must be between 1 and %s (the API keeps at most %s %s per server), got %s."
-                      % (self.limit, self.limit, self.limit_label, rotate["keep"]))
-
-    def key_required(self):
-        return self.params["state"] == "absent"
+                      % (kind.limit, kind.limit, kind.limit_label, rotate["keep"]))
 
     def ensure_present(self):
         params = self.params
         self.start_deadline(params["wait_timeout"])
-        if params[self.id_option] is not None:
-            existing = self.find_by_id(params[self.id_option], params["server_id"])
-            if existing is None:
-                self.fail("%s %s does not exist%s; %s cannot create an object with a chosen id."
-                          % (self.resource.capitalize(), params[self.id_option],
-                             " on server %s" % params["server_id"] if params["server_id"] else "", self.id_option))
-            return self.settle(existing)
+        if params[self.kind.id_option] is not None:
+            return self.settle(self.existing_by_id())
+        objects = self.lookup.on_server(params["server_id"])
+        existing = self.the_keyed(objects)
+        if existing is not None:
+            for warning in self.drift_warnings(existing):
+                self.warn(warning)
+            settled = self.settle(existing)
+            self.rotate_after(settled)
+            return settled
+        return self.create_with_rotation([o for o in objects if self.kind.in_scope(o)])
 
-        objects = self.server_objects(params["server_id"])
-        if self.key is not None:
-            matches = self.matching(objects)
-            if len(matches) > 1:
-                self.fail_ambiguous(matches)
-            if matches:
-                for warning in self.drift_warnings(matches[0]):
-                    self.warn(warning)
-                return self.settle(matches[0])
+    def existing_by_id(self):
+        params, kind = self.params, self.kind
+        existing = self.lookup.by_id(params[kind.id_option], params["server_id"])
+        if existing is None:
+            self.fail("%s %s does not exist%s; %s cannot create an object with a chosen id."
+                      % (kind.name.capitalize(), params[kind.id_option],
+                         " on server %s" % params["server_id"] if params["server_id"] else "", kind.id_option))
+        return existing
 
-        rotate = params.get("rotate") or {}
-        victims, blockers = plan_rotation(
-            [o for o in objects if self.in_scope(o)], self.key_field, self.limit, self.key,
-            rotate.get("prefix"), rotate.get("keep"))
+    def create_with_rotation(self, in_scope):
+        """Create the keyed object; rotation deletes before it only what the limit forces."""
+        rotate = self.params.get("rotate") or {}
+        victims, blockers = plan_rotation(in_scope, self.kind.key_field, self.kind.limit, self.key,
+                                          rotate.get("prefix"), rotate.get("keep"))
         if blockers:
             self.fail_limit(blockers, bool(rotate))
-
+        forced = deletes_needed_first(in_scope, self.kind.limit)
         planned = dict(self.create_body(), status="in_progress")
-        self.changed(before={}, after=planned)
-        self.result["deleted_" + self.plural] = [summary(o, self.key_field) for o in victims]
         if self.check_mode:
-            self.result[self.resource] = planned
+            self.changed(before={}, after=planned)
+            self.result[self.kind.name] = planned
+            self.result["deleted_before_create"] = forced > 0
+            self.record_deleted(victims)
             return None
-        for victim in victims:
-            self.client.delete("%s%s/" % (self.path, victim["id"]), missing_ok=True)
+        self.result["deleted_before_create"] = False
+        if forced:
+            # No room under the limit: the oldest victims must go first, and
+            # the result says so, since for a while there is one restore
+            # point less.
+            self.delete_victims(victims[:forced])
+            self.result["deleted_before_create"] = True
         created = self.create()
-        self.result[self.resource] = created
-        return self.settle(created)
+        self.changed(before={}, after=created)
+        settled = self.settle(self.converge(created))
+        self.rotate_after(settled)
+        return settled
+
+    def delete_victims(self, victims):
+        for victim in victims:
+            if self.lookup.delete(victim["id"]):
+                self.result["changed"] = True
+                self.record_deleted([victim])
+
+    def rotate_after(self, kept):
+        """Apply rotation around ``kept`` once it is completed; never before.
+
+        Deleting an old restore point before its replacement is complete
+        would cost one if the replacement fails. Without a wait the new object
+        is still in progress, so rotation waits for a later run.
+        """
+        rotate = self.params.get("rotate")
+        if not rotate:
+            return
+        if kept.get("status") != COMPLETED:
+            self.warn("%s %s is still %r, so rotation deleted nothing yet; a later run with the same options "
+                      "deletes the oldest once it is completed." % (self.kind.name.capitalize(), kept.get("id"),
+                                                                    kept.get("status")))
+            return
+        others = [o for o in self.lookup.on_server(server_id_of(kept))
+                  if self.kind.in_scope(o) and o.get("id") != kept.get("id")]
+        victims = plan_rotation(others, self.kind.key_field, self.kind.limit, kept.get(self.kind.key_field),
+                                rotate["prefix"], rotate["keep"])[0]
+        if victims and self.check_mode:
+            self.changed(before=self.before, after=self.after)
+            self.record_deleted(victims)
+            return
+        self.delete_victims(victims)
 
     def fail_limit(self, blockers, rotating):
-        listing = ", ".join(describe(o, self.key_field) for o in newest_first(blockers))
+        kind = self.kind
+        listing = ", ".join(describe(o, kind.key_field) for o in newest_first(blockers))
         how = ("delete one with state=absent and %s, or set rotate (prefix and keep) so the oldest %s "
-               "with that prefix are replaced" % (self.id_option, self.limit_label))
+               "with that prefix are replaced" % (kind.id_option, kind.limit_label))
         if rotating:
-            how = ("rotation can only delete %s whose %s starts with rotate.prefix; delete one of these "
-                   "with state=absent and %s" % (self.limit_label, self.key_field, self.id_option))
-        self.fail("Server %s already has %d %s, the most the API allows: %s. To make room, %s."
-                  % (self.params["server_id"], len(blockers), self.limit_label, listing, how),
-                  blocking_objects=[summary(o, self.key_field) for o in newest_first(blockers)])
+            how = ("rotation can only delete %s whose %s starts with rotate.prefix (and only completed ones); "
+                   "delete one of these with state=absent and %s" % (kind.limit_label, kind.key_field, kind.id_option))
+        self.fail("Server %s already has %d %s, the most the API allows: %s. To make room, %s. Nothing was changed."
+                  % (self.params["server_id"], len(blockers), kind.limit_label, listing, how),
+                  blocking_objects=[summary(o, kind.key_field) for o in newest_first(blockers)])
 
     def create(self):
-        """POST once; when the answer is lost, look the key up before sending again."""
-        body = self.create_body()
-        attempt = 0
-        while True:
-            try:
-                created = self.client.post(self.path, body)
-            except VpsorgApiError as exc:
-                if not exc.maybe_committed:
-                    raise
-                if self.key is None:
-                    self.fail_api(exc, msg="%s The create may or may not have happened and, without a %s, it cannot "
-                                  "be told apart from other %s; list them with the info module before running again."
-                                  % (exc.message, self.key_field, self.plural))
-                found = self.keyed_objects()
-                if found:
-                    return found[0]
-                if attempt >= self.client.retry.retries:
-                    raise
-                self.client.sleep(self.client.retry.delay(attempt))
-                attempt += 1
-                continue
-            if isinstance(created, dict) and created.get("id") is not None:
-                return created
-            # Inferred: the create answer is the new object; if it is not, find it.
-            found = self.keyed_objects() if self.key is not None else []
-            if not found:
-                self.fail("The API accepted the %s but its answer holds no id: %r" % (self.resource, created))
-            return found[0]
+        """POST the object once; a lost answer is reconciled by looking the key up."""
+        try:
+            created = self.client.post_once(self.kind.path, self.create_body(), self.find_created)
+        except VpsorgApiError as exc:
+            if exc.maybe_committed and self.key is None:
+                self.fail_api(exc, msg="%s The create may or may not have happened and, without a %s, it cannot "
+                              "be told apart from other %s; list them with the info module before running again."
+                              % (exc.message, self.kind.key_field, self.kind.plural))
+            raise
+        if isinstance(created, dict) and created.get("id") is not None:
+            return created
+        # Inferred: the create answer is the new object; if it is not, find it.
+        found = self.find_created()
+        if found is None:
+            self.fail("The API accepted the %s but its answer holds no id: %r" % (self.kind.name, created))
+        return found
+
+    def find_created(self):
+        """The object a create in doubt made, if any: the key names it."""
+        if self.key is None:
+            return None
+        matches = self.lookup.keyed(self.lookup.on_server(self.params["server_id"]), self.key)
+        return survivor(matches) if matches else None
+
+    def converge(self, created):
+        """After a create, make a same-key race end with one object: the oldest.
+
+        Two tasks that create the same key at once both POST. Each looks again
+        after its own create; the one whose object is not the oldest deletes
+        it and carries on with the oldest, so both succeed and later runs find
+        exactly one.
+        """
+        if self.key is None:
+            return created
+        matches = self.lookup.keyed(self.lookup.on_server(self.params["server_id"]), self.key)
+        if len(matches) < 2 or not any(m.get("id") == created.get("id") for m in matches):
+            return created
+        kept = survivor(matches)
+        if kept.get("id") == created.get("id"):
+            return created
+        self.delete_own_duplicate(created)
+        self.warn("Another task created %s %r on server %s at the same time; this task removed its own copy (id %s) "
+                  "and uses id %s." % (self.kind.name, self.key, self.params["server_id"], created["id"], kept["id"]))
+        # This task's own create was undone; only its deletions (if any) remain a change.
+        self.result["changed"] = bool(self.result["deleted_" + self.kind.plural])
+        return kept
+
+    def delete_own_duplicate(self, duplicate):
+        """Delete the duplicate this task made; if the API refuses while it is in progress, once it is done."""
+        try:
+            self.lookup.delete(duplicate["id"])
+        except VpsorgApiError as exc:
+            # Inferred: the API may refuse to delete an object still in progress.
+            if exc.status is None or exc.status >= 500 or exc.status == 404:
+                raise
+            self.wait_until_settled(duplicate)
+            self.lookup.delete(duplicate["id"])
 
     def settle(self, obj):
         """Wait (if asked) until ``obj`` is completed; fail on a failed one."""
-        self.result[self.resource] = obj
+        self.result[self.kind.name] = obj
         if self.params["wait"] and not is_settled(obj):
-            what = "%s %s" % (self.resource, obj["id"])
-            server_id = server_id_of(obj)
-            try:
-                obj = self.client.wait_for(lambda: self.find_by_id(obj["id"], server_id), is_settled, self.deadline, what)
-            except VpsorgApiError as exc:
-                last = exc.last_object or obj
-                self.result[self.resource] = last
-                self.fail_api(exc, msg="%s It keeps going on the API side: wait again by running the task again, or "
-                              "delete it with state=absent and %s=%s." % (exc.message, self.id_option, last.get("id")))
-            self.result[self.resource] = obj
+            obj = self.wait_until_settled(obj)
+            self.result[self.kind.name] = obj
         if obj.get("status") in FAILED_STATUSES:
             self.fail("%s %s ended with status %r; delete it with state=absent and %s=%s before trying again."
-                      % (self.resource.capitalize(), obj.get("id"), obj.get("status"), self.id_option, obj.get("id")))
+                      % (self.kind.name.capitalize(), obj.get("id"), obj.get("status"), self.kind.id_option, obj.get("id")))
         return obj
 
+    def wait_until_settled(self, obj):
+        kind = self.kind
+        server_id = server_id_of(obj)
+        try:
+            return self.client.wait_for(lambda: self.lookup.by_id(obj["id"], server_id), is_settled, self.deadline,
+                                        "%s %s" % (kind.name, obj["id"]))
+        except VpsorgApiError as exc:
+            last = exc.last_object or obj
+            self.result[kind.name] = last
+            self.fail_api(exc, msg="%s It keeps going on the API side: wait again by running the task again, or "
+                          "delete it with state=absent and %s=%s." % (exc.message, kind.id_option, last.get("id")))
+
     def ensure_absent(self):
-        params = self.params
-        if params[self.id_option] is not None:
-            target = self.find_by_id(params[self.id_option])
+        params, kind = self.params, self.kind
+        if params[kind.id_option] is not None:
+            target = self.lookup.by_id(params[kind.id_option])
             if target is not None and params["server_id"] and server_id_of(target) != params["server_id"]:
                 self.fail("%s %s belongs to server %s, not to server %s; nothing was deleted."
-                          % (self.resource.capitalize(), target["id"], server_id_of(target), params["server_id"]))
-            targets = [target] if target is not None else []
+                          % (kind.name.capitalize(), target["id"], server_id_of(target), params["server_id"]))
         else:
-            targets = self.keyed_objects()
-            if len(targets) > 1:
-                self.fail_ambiguous(targets)
-        if not targets:
+            target = self.the_keyed(self.lookup.on_server(params["server_id"]))
+        if target is None:
             return
-        target = targets[0]
-        self.result["deleted_" + self.plural] = [summary(target, self.key_field)]
-        self.result[self.resource] = target
+        self.result[kind.name] = target
         self.changed(before=target, after={})
-        if not self.check_mode and not self.client.delete("%s%s/" % (self.path, target["id"]), missing_ok=True):
+        if self.check_mode:
+            self.record_deleted([target])
+        elif self.lookup.delete(target["id"]):
+            self.record_deleted([target])
+        else:
             # Someone else deleted it between our look and our DELETE.
             self.result["changed"] = False
-            self.result["deleted_" + self.plural] = []
 
 
 class ResourceInfoModule(VpsorgModule):
-    """Read-only listing of one resource, every page read, newest first."""
+    """Read-only listing of one kind, every page read, newest first."""
 
-    resource = None
-    path = None
+    kind = None
     filters = ()  # option names compared with the object's field of the same name
 
     def run(self):
         params = self.params
-        objects = self.client.list(self.path, self.list_params())
+        objects = Lookup(self.client, self.kind).everywhere(self.list_params())
         if params.get("server_id") is not None:
             objects = [o for o in objects if server_id_of(o) == params["server_id"]]
-        self.result[self.resource + "s"] = newest_first(self.select(objects))
+        self.result[self.kind.plural] = newest_first(self.select(objects))
 
     def list_params(self):
         return {"server_id": self.params.get("server_id")}

@@ -128,27 +128,16 @@ api_calls:
   sample: 1
 """
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import BACKUP
 from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceModule, resource_argument_spec
 
 DESCRIPTION_MAX_LENGTH = 255  # Inferred: not documented; the simulator uses 255.
 
 
-def is_manual(backup):
-    return backup.get("backup_type") == "manual"
-
-
 class BackupModule(ResourceModule):
-    resource = "backup"
-    path = "/backups/"
-    key_field = "description"
-    limit = 10
-    limit_label = "manual backups"
+    kind = BACKUP
     argument_spec = resource_argument_spec("backup_id", 3600, description=dict(type="str"))
     mutually_exclusive = [("backup_id", "description"), ("backup_id", "rotate")]
-
-    def in_scope(self, obj):
-        # Only manual backups count towards the limit, match a description or rotate.
-        return is_manual(obj)
 
     def validate(self):
         super(BackupModule, self).validate()

@@ -99,31 +99,32 @@ api_calls:
 """
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import newest_first, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import BACKUP
 from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceInfoModule
-
-MANUAL_BACKUP_LIMIT = 10
 
 
 def server_summaries(backups, server_ids):
-    """Per server: manual count, room left under the limit, newest completed backup."""
+    """Per server: manual count, room left under the limit, newest completed backup (one pass over the backups)."""
+    owned = dict((server_id, []) for server_id in server_ids)
+    for backup in backups:
+        owned.get(server_id_of(backup), []).append(backup)
     summaries = []
     for server_id in sorted(server_ids):
-        owned = newest_first([b for b in backups if server_id_of(b) == server_id])
-        manual = [b for b in owned if b.get("backup_type") == "manual"]
-        completed = [b for b in owned if b.get("status") == "completed"]
+        mine = newest_first(owned[server_id])
+        manual = [b for b in mine if BACKUP.in_scope(b)]
+        completed = [b for b in mine if b.get("status") == "completed"]
         summaries.append({
             "server_id": server_id,
             "manual_backups": len(manual),
-            "manual_backups_room": max(0, MANUAL_BACKUP_LIMIT - len(manual)),
-            "automatic_backups": len([b for b in owned if b.get("backup_type") == "automatic"]),
+            "manual_backups_room": max(0, BACKUP.limit - len(manual)),
+            "automatic_backups": len([b for b in mine if b.get("backup_type") == "automatic"]),
             "newest_completed_backup": completed[0] if completed else None,
         })
     return summaries
 
 
 class BackupInfoModule(ResourceInfoModule):
-    resource = "backup"
-    path = "/backups/"
+    kind = BACKUP
     filters = (("backup_id", "id"), ("backup_type", "backup_type"), ("description", "description"))
     argument_spec = dict(
         server_id=dict(type="int"),

@@ -53,13 +53,14 @@ api_calls:
 """
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import VpsorgModule
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Servers
 
 
 class ServerInfoModule(VpsorgModule):
     argument_spec = dict(server_id=dict(type="int", required=True))
 
     def run(self):
-        self.result["server"] = self.get_server(self.params["server_id"])
+        self.result["server"] = Servers(self.client).get(self.params["server_id"])
 
 
 def main():

@@ -148,6 +148,7 @@ api_calls:
 
 import re
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import SNAPSHOT
 from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceModule, resource_argument_spec
 
 SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -167,11 +168,7 @@ def name_problem(name):
 
 
 class SnapshotModule(ResourceModule):
-    resource = "snapshot"
-    path = "/snapshots/"
-    key_field = "name"
-    limit = 5
-    limit_label = "snapshots"
+    kind = SNAPSHOT
     argument_spec = resource_argument_spec("snapshot_id", 1800, name=dict(type="str"), description=dict(type="str"))
     mutually_exclusive = [("snapshot_id", "name"), ("snapshot_id", "rotate")]
 

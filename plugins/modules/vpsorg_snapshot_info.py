@@ -64,12 +64,12 @@ api_calls:
   sample: 1
 """
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import SNAPSHOT
 from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceInfoModule
 
 
 class SnapshotInfoModule(ResourceInfoModule):
-    resource = "snapshot"
-    path = "/snapshots/"
+    kind = SNAPSHOT
     filters = (("snapshot_id", "id"), ("name", "name"))
     argument_spec = dict(
         server_id=dict(type="int"),

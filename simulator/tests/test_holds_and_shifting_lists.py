@@ -90,3 +90,19 @@ def test_concurrent_same_name_creates_both_succeed(vpsorg_sim, api):
         answers = list(pool.map(lambda _: api("POST", "/snapshots/", json={"server_id": 101, "name": "race"}), range(2)))
     assert [a.status_code for a in answers] == [201, 201]
     assert len([s for s in api("GET", "/snapshots/").json()["results"] if s["name"] == "race"]) == 2
+
+
+def test_a_barrier_lets_racing_requests_in_together(vpsorg_sim, api):
+    vpsorg_sim.control.fault("barrier", count=2, methods=["POST"], path="/snapshots/")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first = pool.submit(api, "POST", "/snapshots/", json={"server_id": 101, "name": "a"})
+        # The first POST is held inside the API until the second arrives.
+        assert not first.done() or first.result().status_code == 201
+        second = pool.submit(api, "POST", "/snapshots/", json={"server_id": 101, "name": "b"})
+        assert [first.result().status_code, second.result().status_code] == [201, 201]
+    assert api("POST", "/snapshots/", json={"server_id": 101, "name": "c"}).status_code == 201
+
+
+def test_skip_aims_a_fault_at_a_later_request(vpsorg_sim, api):
+    vpsorg_sim.control.fault("500", count=1, skip=2, methods=["GET"])
+    assert [api("GET", "/snapshots/").status_code for _ in range(4)] == [200, 200, 500, 200]

@@ -152,7 +152,9 @@ def _fault_response(rule):
         return _drop_connection()
     if rule.kind == "slow":
         time.sleep(rule.delay)
-    return None  # slow and commit_drop go on to the real view
+    if rule.kind == "barrier":
+        rule.gather()
+    return None  # slow, barrier and commit_drop go on to the real view
 
 
 # ------------------------------------------------------------------ app

@@ -8,6 +8,9 @@ in the order they were added; the first that fires decides the request.
 import random
 import threading
 
+# How long a "barrier" holds requests waiting for the rest of its party.
+BARRIER_TIMEOUT = 60.0
+
 # kind -> what the HTTP layer does (see app.py)
 STATUS_KINDS = {"429": 429, "500": 500, "502": 502, "503": 503, "504": 504}
 KINDS = tuple(STATUS_KINDS) + (
@@ -15,11 +18,13 @@ KINDS = tuple(STATUS_KINDS) + (
     "slow",         # wait ``delay`` seconds, then answer normally
     "garbage",      # answer ``status`` with a body that is not JSON
     "commit_drop",  # POST only: do the work, then close the connection unanswered
+    "barrier",      # hold the next ``count`` requests until all of them have arrived, then serve them
 )
 
 
 class FaultRule:
-    def __init__(self, kind, rate=None, count=None, methods=None, path=None, retry_after=1, delay=2.0, status=502):
+    def __init__(self, kind, rate=None, count=None, methods=None, path=None, retry_after=1, delay=2.0, status=502,
+                 skip=0):
         kind = str(kind)
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r; expected one of %s" % (kind, ", ".join(KINDS)))
@@ -33,6 +38,16 @@ class FaultRule:
         self.retry_after = retry_after
         self.delay = float(delay)
         self.status = int(status)
+        # Let the first ``skip`` matching requests through untouched, so a
+        # test can aim at, say, the third GET of a task.
+        self.skip = int(skip)
+        # A barrier makes a race certain: requests that would arrive "at about
+        # the same time" are all inside the API before any of them is served.
+        self.barrier = None
+        if kind == "barrier":
+            if self.count is None or self.count < 2:
+                raise ValueError("a barrier needs count of 2 or more (the requests it gathers)")
+            self.barrier = threading.Barrier(self.count, timeout=BARRIER_TIMEOUT)
 
     def matches(self, method, path):
         if self.methods and method.upper() not in self.methods:
@@ -42,7 +57,14 @@ class FaultRule:
         return self.path is None or path.startswith(self.path)
 
     def as_dict(self):
-        return dict(vars(self))
+        return dict((k, v) for k, v in vars(self).items() if k != "barrier")
+
+    def gather(self):
+        """Block until the whole party of a barrier has arrived (or it times out)."""
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
 
     @classmethod
     def parse(cls, text):
@@ -81,6 +103,9 @@ class FaultInjector:
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(method, path):
+                    continue
+                if rule.skip > 0:
+                    rule.skip -= 1
                     continue
                 if rule.count is not None:
                     if rule.count > 0:

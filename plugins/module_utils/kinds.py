@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What each resource kind of the API is, declared once, and the lookups every module shares.
+
+The action modules, the info modules and the restore module all read these
+declarations; none of them builds a path of its own. Adding a kind (say,
+volumes) means one :class:`Kind` here, a thin module, a simulator entity and
+a test target.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
+
+
+def is_manual(backup):
+    return backup.get("backup_type") == "manual"
+
+
+def _everything(_obj):
+    return True
+
+
+class Kind:
+    """One resource kind: where it lives, what identifies it, its limit, how it restores a server.
+
+    ``in_scope`` tells the objects that count towards ``limit`` and can match
+    a key (automatic backups, for instance, do neither). ``restore`` builds the
+    request that restores a server from one object, or is None when the kind
+    cannot be restored from. ``own_server_only`` is true when an object can
+    only restore the server it belongs to.
+    """
+
+    def __init__(self, name, path, key_field, limit, limit_label, in_scope=_everything, restore=None,
+                 own_server_only=True):
+        self.name = name
+        self.plural = name + "s"
+        self.id_option = name + "_id"
+        self.path = path
+        self.key_field = key_field
+        self.limit = limit
+        self.limit_label = limit_label
+        self.in_scope = in_scope
+        self.restore = restore
+        self.own_server_only = own_server_only
+
+    def object_path(self, object_id):
+        return "%s%d/" % (self.path, object_id)
+
+
+def _restore_from_snapshot(snapshot, _server_id):
+    return "/snapshots/%d/restore/" % snapshot["id"], None
+
+
+def _restore_from_backup(backup, server_id):
+    return "/servers/%d/restore/" % server_id, {"backup_id": backup["id"]}
+
+
+SNAPSHOT = Kind("snapshot", "/snapshots/", "name", 5, "snapshots", restore=_restore_from_snapshot)
+# Only manual backups count towards the limit of 10; automatic ones follow the provider's retention.
+BACKUP = Kind("backup", "/backups/", "description", 10, "manual backups", in_scope=is_manual,
+              restore=_restore_from_backup, own_server_only=False)
+RESTORABLE = {SNAPSHOT.name: SNAPSHOT, BACKUP.name: BACKUP}
+
+
+def server_path(server_id):
+    """Inferred endpoint: GET /servers/{id}/ answers at least id, name and status."""
+    return "/servers/%d/" % server_id
+
+
+class Lookup:
+    """Reads of one kind through the client: every answer comes from a consistent list."""
+
+    def __init__(self, client, kind):
+        self.client = client
+        self.kind = kind
+
+    def on_server(self, server_id):
+        """All objects of one server (the filter is applied again: an API may ignore it)."""
+        return [o for o in self.client.list(self.kind.path, {"server_id": server_id}) if server_id_of(o) == server_id]
+
+    def everywhere(self, params=None):
+        return self.client.list(self.kind.path, params)
+
+    def by_id(self, object_id, server_id=None):
+        objects = self.on_server(server_id) if server_id else self.everywhere()
+        return next((o for o in objects if o.get("id") == object_id), None)
+
+    def keyed(self, objects, key):
+        """The objects among ``objects`` that ``key`` names (normally none or one)."""
+        return [o for o in objects if self.kind.in_scope(o) and o.get(self.kind.key_field) == key]
+
+    def delete(self, object_id):
+        """DELETE one object; False when it was already gone."""
+        return self.client.delete(self.kind.object_path(object_id), missing_ok=True)
+
+
+class Servers:
+    """Reads of servers through the client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, server_id):
+        """One server; a 404 says plainly that it does not exist (or the token cannot see it)."""
+        try:
+            return self.client.get(server_path(server_id))
+        except VpsorgApiError as exc:
+            if exc.status != 404:
+                raise
+            raise VpsorgApiError("Server %s does not exist, or this API token cannot see it." % server_id,
+                                 method=exc.method, path=exc.path, status=exc.status, body=exc.body)
