@@ -1,4 +1,4 @@
-"""README's sandbox steps, word for word, in a copy of the clone with a fresh HOME."""
+"""What a newcomer runs first: README's sandbox steps, word for word, and the demo."""
 
 import os
 import re
@@ -7,9 +7,13 @@ import signal
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, collections_path
 
 from vpsorg_sim.testing import SimControl
+
+sys.path.insert(0, os.path.join(ROOT, "demo"))
+
+import show  # noqa: E402  (demo/show.py, what scripts/demo runs)
 
 SECTION = "## Try it in a sandbox"
 
@@ -96,3 +100,30 @@ def _kill_left_over(pidfile):
         os.kill(int(pidfile.read_text()), signal.SIGTERM)
     except (OSError, ValueError):
         pass
+
+
+def test_demo_prints_each_host_phase_as_it_happens_and_the_whole_messages(capsys, monkeypatch):
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", collections_path())
+    assert show.main(durations={"snapshot": 0.3, "backup": 0.3, "restore": 0.5}) == 0
+    output = capsys.readouterr().out
+    progress = [line.split(None, 3) for line in output.splitlines() if re.match(r"\s*\d+\.\ds  \S", line)]
+    phases = {}
+    for _elapsed, host, phase, _text in (p for p in progress if len(p) == 4):
+        phases.setdefault(host, []).append(phase)
+    for host in ("web-01", "db-01"):
+        assert phases[host] == ["preflight", "snapshot", "patch", "verify", "cleanup", "report"], phases
+    for host in ("web-02", "cache-01"):
+        assert phases[host][:4] == ["preflight", "snapshot", "patch", "verify"], phases
+        assert "rollback" in phases[host] and "cleanup" not in phases[host], phases
+    assert output.count("as expected (the demo patch") >= 4  # the failed check and the failed end, per host
+    assert "UNEXPECTED" not in output and "fatal:" not in output and "[ERROR]" not in output
+    table = output[output.index("Per-host result"):]
+    flat = " ".join(table.split())
+    for host, status in (("web-01", "patched"), ("web-02", "rolled_back"), ("db-01", "patched"), ("cache-01", "rolled_back")):
+        assert re.search(r"^%s\s+%s\s+%s\s+\d+\s+version=%d\s+200\s+\d+\s+ok\s" % (
+            host, status, status, 2 if status == "patched" else 1), table, re.M), table
+    messages = re.findall(r"as expected \([^)]*\): (Patching failed .*)$", output, re.M)
+    assert len(messages) == 2, output
+    for message in messages:
+        assert " ".join(message.split()) in flat, message
+    assert "All hosts ended as expected." in output
