@@ -267,14 +267,10 @@ class ResourceModule(VpsorgModule):
 
     def create(self):
         """POST the object once; a lost answer is reconciled by looking the key up."""
-        try:
+        if self.key is None:
+            created = self.create_without_key()
+        else:
             created = self.client.post_once(self.kind.path, self.create_body(), self.find_created)
-        except VpsorgApiError as exc:
-            if exc.maybe_committed and self.key is None:
-                self.fail_api(exc, msg="%s The create may or may not have happened and, without a %s, it cannot "
-                              "be told apart from other %s; list them with the info module before running again."
-                              % (exc.message, self.kind.key_field, self.kind.plural))
-            raise
         if isinstance(created, dict) and created.get("id") is not None:
             return created
         # Inferred: the create answer is the new object; if it is not, find it.
@@ -282,6 +278,17 @@ class ResourceModule(VpsorgModule):
         if found is None:
             self.fail("The API accepted the %s but its answer holds no id: %r" % (self.kind.name, created))
         return found
+
+    def create_without_key(self):
+        """Without a key a lost answer cannot be reconciled, so it is reported, never sent again."""
+        try:
+            return self.client.post(self.kind.path, self.create_body())
+        except VpsorgApiError as exc:
+            if exc.maybe_committed:
+                self.fail_api(exc, msg="%s The create may or may not have happened and, without a %s, it cannot "
+                              "be told apart from other %s; list them with the info module before running again."
+                              % (exc.message, self.kind.key_field, self.kind.plural))
+            raise
 
     def find_created(self):
         """The object a create in doubt made, if any: the key names it."""
