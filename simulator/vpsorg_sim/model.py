@@ -1,0 +1,71 @@
+"""What every part of the simulator's state shares: kinds, limits, orders, errors and small helpers."""
+
+import datetime
+import os
+import shutil
+
+SNAPSHOT = "snapshot"
+BACKUP = "backup"
+RESTORE = "restore"
+KINDS = (SNAPSHOT, BACKUP, RESTORE)
+
+SNAPSHOT_LIMIT = 5
+MANUAL_BACKUP_LIMIT = 10
+NAME_MAX_LENGTH = 100
+DESCRIPTION_MAX_LENGTH = 255
+
+# A file on a server's disk whose content decides the health endpoint's answer.
+HEALTH_FILE = "health"
+# A file on a server's disk that, when it says "down", cuts the server off the network.
+NETWORK_FILE = "network"
+
+DEFAULT_DURATIONS = {SNAPSHOT: 1.0, BACKUP: 2.0, RESTORE: 1.0}
+
+# How lists are ordered. None of them is documented; the contract only says a
+# list has no order and that the order may change between two page requests.
+#   id, created_at, -created_at: stable sorts.
+#   shuffle:   arbitrary but stable, like a table scan that nothing updates.
+#   updated:   the last changed row comes last, like a heap table where an
+#              UPDATE (a status change) writes the row anew: a paged read taken
+#              while an object completes can skip one object and repeat another.
+#   reshuffle: a new arbitrary order for every request, the worst case.
+ORDERS = ("id", "created_at", "-created_at", "shuffle", "updated", "reshuffle")
+
+
+class SimError(Exception):
+    """An API-level refusal: the HTTP layer turns it into ``status`` + ``body``."""
+
+    def __init__(self, status, body):
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+
+def not_found(what):
+    return SimError(404, {"detail": "%s not found." % what})
+
+
+def isoformat(epoch):
+    stamp = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dir_size_mb(path):
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    # A real image is never empty; report at least 1 MB like a provider would.
+    return max(1, total // (1024 * 1024))
+
+
+def _empty_directory(path):
+    for entry in os.listdir(path):
+        full = os.path.join(path, entry)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)

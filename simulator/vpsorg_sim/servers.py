@@ -1,0 +1,94 @@
+"""Servers: their status, their network and health as the demo sees them, and restores."""
+
+import os
+import shutil
+
+from .model import HEALTH_FILE, NETWORK_FILE, RESTORE, SimError, _empty_directory, not_found
+
+
+class ServersMixin:
+    """Servers and restores; part of :class:`~vpsorg_sim.state.SimState`."""
+
+    def add_server(self, server_id, name, disk=None, status="running"):
+        with self.lock:
+            if disk:
+                disk = os.path.abspath(disk)
+                os.makedirs(disk, exist_ok=True)
+            self.servers[int(server_id)] = {"id": int(server_id), "name": name, "status": status, "disk": disk}
+            self._save()
+            return self.servers[int(server_id)]
+
+    def _server(self, server_id):
+        server = self.servers.get(server_id)
+        if server is None:
+            raise not_found("Server")
+        return server
+
+    def server_view(self, server_id):
+        with self.lock:
+            server = self._server(server_id)
+            return {"id": server["id"], "name": server["name"], "status": server["status"]}
+
+    def _server_ref(self, server_id):
+        server = self.servers.get(server_id, {"id": server_id, "name": None})
+        return {"id": server["id"], "name": server["name"]}
+
+    def reachable(self, server_id):
+        """Whether the server answers on the network (its service port is open)."""
+        with self.lock:
+            server = self._server(server_id)
+            if server["status"] != "running":
+                return False
+            if not server["disk"]:
+                return True
+            try:
+                with open(os.path.join(server["disk"], NETWORK_FILE)) as handle:
+                    return handle.read().strip() != "down"
+            except OSError:
+                return True
+
+    def health(self, server_id):
+        """(HTTP status, body) of the server's own health endpoint."""
+        with self.lock:
+            server = self._server(server_id)
+            if server["status"] != "running":
+                return 503, "server is %s\n" % server["status"]
+            if not self.reachable(server_id):
+                return 503, "server is unreachable\n"
+            if not server["disk"]:
+                return 200, "ok\n"
+            try:
+                with open(os.path.join(server["disk"], HEALTH_FILE)) as handle:
+                    content = handle.read().strip()
+            except OSError:
+                content = "missing"
+            return (200, "ok\n") if content == "ok" else (503, "unhealthy: %s\n" % content)
+
+    def _start_restore(self, server_id, source_kind, source_id):
+        server = self._server(server_id)
+        if server["status"] != "running" and server["status"] != "stopped":
+            raise SimError(400, {"detail": "Server is not in a valid state for restoration (status: %s)." % server["status"]})
+        self.restores[server_id] = {
+            "server_id": server_id,
+            "source_kind": source_kind,
+            "source_id": source_id,
+            "outcome": self._outcome(RESTORE, server_id),
+            "ready_at": self.clock() + self.duration(RESTORE, server_id),
+        }
+        server["status"] = "restoring"
+        self._save()
+        return {"id": server["id"], "name": server["name"], "status": server["status"]}
+
+    def _finish_restore(self, server_id, restore):
+        del self.restores[server_id]
+        server = self.servers.get(server_id)
+        if server is None:
+            return
+        if restore["outcome"] != "completed":
+            server["status"] = "error"
+            return
+        capture = self._capture_path(restore["source_kind"], restore["source_id"])
+        if server["disk"] and os.path.isdir(capture):
+            _empty_directory(server["disk"])
+            shutil.copytree(capture, server["disk"], dirs_exist_ok=True, symlinks=True)
+        server["status"] = "running"
