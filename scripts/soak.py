@@ -68,7 +68,7 @@ PLAY = """
         server_id: "{{ server }}"
         name: "%(prefix)s{{ item }}"
         rotate: {prefix: "%(prefix)s", keep: %(snapshot_keep)d}
-      loop: "{{ range(1, %(rounds)d + 1) | list }}"
+      loop: "{{ range(snapshot_first | int, %(rounds)d + 1) | list }}"
       when: kind == 'snapshot'
       register: snapshots
       ignore_errors: true
@@ -77,20 +77,42 @@ PLAY = """
         server_id: "{{ server }}"
         description: "%(prefix)s{{ item }}"
         rotate: {prefix: "%(prefix)s", keep: %(backup_keep)d}
-      loop: "{{ range(1, %(rounds)d + 1) | list }}"
+      loop: "{{ range(backup_first | int, %(rounds)d + 1) | list }}"
       when: kind == 'backup'
       register: backups
       ignore_errors: true
+    - name: Prune by the same rules (nothing is left to delete)
+      vpsorg.cloud.vpsorg_snapshot:
+        server_id: "{{ server }}"
+        state: absent
+        rotate: {prefix: "%(prefix)s", keep: %(snapshot_keep)d}
+      when: kind == 'snapshot'
+      register: snapshot_prune
+      ignore_errors: true
+    - name: Prune backups by the same rules
+      vpsorg.cloud.vpsorg_backup:
+        server_id: "{{ server }}"
+        state: absent
+        rotate: {prefix: "%(prefix)s", keep: %(backup_keep)d}
+      when: kind == 'backup'
+      register: backup_prune
+      ignore_errors: true
     - name: Keep every item's result for the figures
       ansible.builtin.copy:
-        content: "{{ ((snapshots.results | default([])) + (backups.results | default([]))) | to_json }}"
+        content: "{{ ((snapshots.results | default([])) + (backups.results | default([]))
+                      + [snapshot_prune, backup_prune] | rejectattr('skipped', 'defined') | list) | to_json }}"
         dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
 """ % {"prefix": PREFIX, "snapshot_keep": SNAPSHOT_KEEP, "backup_keep": BACKUP_KEEP, "rounds": ROUNDS}
 
 
-def run_play(sim, root, forks):
-    """One ansible-playbook run; returns (seconds, per-item results)."""
+def run_play(sim, root, forks, rerun=False):
+    """One ansible-playbook run; returns (seconds, per-task results).
+
+    The first run creates every round; a re-run replays the rounds whose
+    objects must still exist (the earlier ones were rotated away, so
+    replaying them would rightly create them again) and the prune tasks.
+    """
     path = os.path.join(root, "soak.yml")
     with open(path, "w") as handle:
         handle.write(PLAY)
@@ -99,14 +121,18 @@ def run_play(sim, root, forks):
     started = time.monotonic()
     process = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                               "-i", os.path.join(root, "inventory.json"), "-f", str(forks),
-                              "-e", "results_dir=%s" % results_dir, path],
+                              "-e", "results_dir=%s" % results_dir,
+                              "-e", "snapshot_first=%d" % (ROUNDS - SNAPSHOT_KEEP + 1 if rerun else 1),
+                              "-e", "backup_first=%d" % (ROUNDS - BACKUP_KEEP + 1 if rerun else 1), path],
                              env=env, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     items = []
     for name in sorted(os.listdir(results_dir)):
         with open(os.path.join(results_dir, name)) as handle:
             items += [(name[:-5], item) for item in json.load(handle) if not item.get("skipped")]
-    if len(items) != (len(SNAPSHOT_SERVERS) + len(BACKUP_SERVERS)) * ROUNDS:
+    rounds = (SNAPSHOT_KEEP, BACKUP_KEEP) if rerun else (ROUNDS, ROUNDS)
+    expected = len(SNAPSHOT_SERVERS) * (rounds[0] + 1) + len(BACKUP_SERVERS) * (rounds[1] + 1)
+    if len(items) != expected:
         raise SystemExit("The play did not run every task:\n" + process.stdout[-3000:] + process.stderr[-3000:])
     return seconds, items
 
@@ -183,6 +209,8 @@ def main():
             failed = [(h, i.get("msg")) for h, i in items if i.get("failed")]
             created = {}
             for host, item in items:
+                if item.get("invocation", {}).get("module_args", {}).get("state") == "absent":
+                    continue
                 obj = item.get("snapshot") or item.get("backup") or {}
                 server_id = int(host.split("-")[1])
                 if obj.get("id") is not None:
@@ -195,7 +223,7 @@ def main():
                   % (len(SNAPSHOT_SERVERS) * ROUNDS, len(BACKUP_SERVERS) * ROUNDS, args.order, args.forks))
             print("  faults: 20%% 429 (Retry-After %s s), 10%% 5xx (500/502/503/504), 5%% drops, 2%% commit_drop"
                   % args.retry_after)
-            print("  first run: %.1f s, %d tasks, %d failed, %d changed" % (
+            print("  first run: %.1f s, %d tasks (creates, then a prune per server), %d failed, %d changed" % (
                 seconds, len(items), len(failed), len([1 for _h, i in items if i.get("changed")])))
             print("  requests: %d %s" % (len(log), counts(log, "method")))
             print("  by status: %s" % counts(log, "status"))
@@ -209,12 +237,13 @@ def main():
                 print("  FAILED %s: %s" % (host, message))
 
             sim.log.clear()
-            seconds, items = run_play(sim, root, args.forks)
+            seconds, items = run_play(sim, root, args.forks, rerun=True)
             log = sim.log.entries()
             rerun_changed = len([1 for _h, i in items if i.get("changed")])
             rerun_failed = len([1 for _h, i in items if i.get("failed")])
             mutations = len([e for e in log if e["method"] != "GET" and e["status"] < 400])
-            print("  re-run: %.1f s, %d changed, %d failed, %d mutating requests served"
+            print("  re-run of the rounds that must exist, and the prunes: %.1f s, %d changed, %d failed, "
+                  "%d mutating requests served"
                   % (seconds, rerun_changed, rerun_failed, mutations))
             problems = ["%d duplicate objects" % duplicates] if duplicates else []
             problems += ["%d failed tasks" % (len(failed) + rerun_failed)] if failed or rerun_failed else []

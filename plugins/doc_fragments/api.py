@@ -71,6 +71,50 @@ options:
     default: true
 """
 
+    # Retention for the keyed, rotatable modules (vpsorg_snapshot, vpsorg_backup). "Objects" are that module's
+    # snapshots or manual backups, and their key is the snapshot's name or the backup's description.
+    RETENTION = r"""
+options:
+  rotate:
+    description:
+      - Retention for the objects whose key (a snapshot's name, a manual backup's description) starts with
+        O(rotate.prefix) on the server. Objects of the prefix beyond the newest O(rotate.keep), and those older than
+        O(rotate.max_age), are deleted; nothing outside the prefix, no automatic backup and nothing that is not
+        C(completed) is ever deleted.
+      - With O(state=present), old objects are deleted only once the new (or existing) one is C(completed), so rotation
+        never costs a restore point when the limit leaves room. When the server is at its limit, the oldest victims
+        needed to make room are deleted before the create, and the result says so with RV(deleted_before_create=true).
+        With O(wait=false) the new object is still in progress, so the deletions wait for a later run of the same task.
+      - With O(state=absent) and O(server_id) only, the task prunes the server by these rules and creates nothing.
+      - If the server would still be at its limit, the task fails before creating or deleting anything and names the
+        objects in the way.
+      - Ages are computed from the API's C(created_at) against the controller's clock in UTC. An object whose
+        C(created_at) is in the future or cannot be read is never deleted for its age, and a warning says so.
+    type: dict
+    suboptions:
+      prefix:
+        description: Key prefix of the objects this rotation owns; it must not be empty.
+        type: str
+        required: true
+      keep:
+        description:
+          - How many objects of the prefix to keep, newest first, the new one included (1 to the API's limit).
+          - At least one of O(rotate.keep) and O(rotate.max_age) is required.
+        type: int
+      max_age:
+        description:
+          - Delete objects of the prefix older than this, for example V(36h), V(14d), V(2w) or V(1d12h)
+            (units s, m, h, d, w).
+        type: str
+  reuse_within:
+    description:
+      - When the newest C(completed) object of O(rotate.prefix) on the server is younger than this duration
+        (for example V(23h)), return it with C(changed=false) instead of creating another. It is compared against the
+        newest object, never the oldest. Needs O(rotate).
+      - This makes a "daily" task safe to run every hour.
+    type: str
+"""
+
     ACTIONS = r"""
 attributes:
   check_mode:

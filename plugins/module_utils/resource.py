@@ -13,6 +13,8 @@ live here once and the two modules only declare their :class:`Kind`.
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import (
     VpsorgModule,
     created_key,
@@ -21,46 +23,22 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.base import (
 )
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Lookup
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
+    COMPLETED,
+    deletes_needed_first,
+    newest_reusable,
+    parse_duration,
+    plan_rotation,
+)
 
 # Inferred: only "in_progress" and "completed" are documented. Any status we do
 # not know is treated as still working, so an unknown transient state never
 # fails a task early; these are the ones that end a wait as a failure.
 FAILED_STATUSES = ("failed", "error", "cancelled", "canceled")
-COMPLETED = "completed"
 
 
 def is_settled(obj):
     return obj.get("status") == COMPLETED or obj.get("status") in FAILED_STATUSES
-
-
-def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None):
-    """What rotation deletes around one more object, and whether that object will fit.
-
-    ``existing`` are the objects counting towards ``limit`` (not the new one).
-    With ``prefix``, the objects whose key starts with it are kept newest
-    first, the new one included, up to ``keep``; the completed ones beyond
-    that are the victims, oldest first. Nothing outside the prefix and
-    nothing still in progress is ever a victim.
-    Returns ``(victims, blockers)``: ``blockers`` is empty when the new
-    object fits under the limit once the victims are gone, else the objects
-    that would remain in the way.
-    """
-    ordered = sorted(existing, key=created_key)
-    victims = []
-    if prefix is not None:
-        rotating = [o for o in ordered if str(o.get(key_field) or "").startswith(prefix)]
-        new_counts = 1 if (new_key or "").startswith(prefix) else 0
-        excess = len(rotating) + new_counts - keep
-        victims = [o for o in rotating[:max(0, excess)] if o.get("status") == COMPLETED]
-    victim_ids = set(o.get("id") for o in victims)
-    remaining = [o for o in ordered if o.get("id") not in victim_ids]
-    blockers = remaining if len(remaining) + 1 > limit else []
-    return victims, blockers
-
-
-def deletes_needed_first(existing, limit):
-    """How many objects must go before one more fits under the limit."""
-    return max(0, len(existing) + 1 - limit)
 
 
 def survivor(matches):
@@ -77,8 +55,10 @@ def resource_argument_spec(id_option, wait_timeout, **own):
         wait_timeout=dict(type="int", default=wait_timeout),
         rotate=dict(type="dict", options=dict(
             prefix=dict(type="str", required=True, no_log=False),
-            keep=dict(type="int", required=True, no_log=False),
+            keep=dict(type="int", no_log=False),
+            max_age=dict(type="str"),
         )),
+        reuse_within=dict(type="str"),
     )
     spec[id_option] = dict(type="int")
     spec.update(own)
@@ -90,14 +70,17 @@ def describe(obj, key_field):
         obj.get(key_field) or "<no %s>" % key_field, obj.get("id"), obj.get("created_at"), obj.get("status"))
 
 
-def summary(obj, key_field):
-    """The few fields a message or a deleted-list needs."""
-    return {
+def summary(obj, key_field, reason=None):
+    """The few fields a message or a deleted-list needs (and, for rotation, why it goes)."""
+    fields = {
         "id": obj.get("id"),
         key_field: obj.get(key_field),
         "created_at": obj.get("created_at"),
         "status": obj.get("status"),
     }
+    if reason:
+        fields["reason"] = reason
+    return fields
 
 
 class ResourceModule(VpsorgModule):
@@ -115,8 +98,8 @@ class ResourceModule(VpsorgModule):
         return []
 
     def key_required(self):
-        """Whether a state needs the key (or the id) to name its object."""
-        return self.params["state"] == "absent"
+        """Whether a state needs the key (or the id) to name its object; pruning (absent with rotate) names none."""
+        return self.params["state"] == "absent" and not self.params.get("rotate")
 
     # -------------------------------------------------------------- helpers
 
@@ -128,8 +111,9 @@ class ResourceModule(VpsorgModule):
     def lookup(self):
         return Lookup(self.client, self.kind)
 
-    def record_deleted(self, objects):
-        self.result["deleted_" + self.kind.plural] += [summary(o, self.kind.key_field) for o in objects]
+    def record_deleted(self, objects, reasons=None):
+        self.result["deleted_" + self.kind.plural] += [
+            summary(o, self.kind.key_field, (reasons or {}).get(o.get("id"))) for o in objects]
 
     def fail_ambiguous(self, matches):
         kind = self.kind
@@ -158,17 +142,45 @@ class ResourceModule(VpsorgModule):
 
     def validate(self):
         super(ResourceModule, self).validate()
+        self.now = time.time()
         params, kind = self.params, self.kind
         if params[kind.id_option] is None and (params["server_id"] is None or (self.key is None and self.key_required())):
             needed = "server_id and %s" % kind.key_field if self.key_required() else "server_id"
             self.fail("state=%s needs %s, or %s." % (params["state"], needed, kind.id_option))
+        self.validate_retention()
+
+    def validate_retention(self):
+        """Check rotate and reuse_within, and turn their durations into seconds."""
+        params, kind = self.params, self.kind
         rotate = params.get("rotate")
-        if rotate and not rotate["prefix"]:
-            self.fail("rotate.prefix must not be empty: an empty prefix would match every %s of the server."
-                      % kind.name)
-        if rotate and not 1 <= rotate["keep"] <= kind.limit:
-            self.fail("rotate.keep must be between 1 and %s (the API keeps at most %s %s per server), got %s."
-                      % (kind.limit, kind.limit, kind.limit_label, rotate["keep"]))
+        self.max_age = self.reuse_within = None
+        self.warned_ageless = set()
+        if rotate:
+            if not rotate["prefix"]:
+                self.fail("rotate.prefix must not be empty: an empty prefix would match every %s of the server."
+                          % kind.name)
+            if rotate["keep"] is None and rotate["max_age"] is None:
+                self.fail("rotate needs keep, max_age or both: say how many %s with prefix %r to keep, or how old "
+                          "they may get." % (kind.plural, rotate["prefix"]))
+            if rotate["keep"] is not None and not 1 <= rotate["keep"] <= kind.limit:
+                self.fail("rotate.keep must be between 1 and %s (the API keeps at most %s %s per server), got %s."
+                          % (kind.limit, kind.limit, kind.limit_label, rotate["keep"]))
+            if rotate["max_age"] is not None:
+                self.max_age = self.duration("rotate.max_age", rotate["max_age"])
+            if params["state"] == "absent" and (self.key is not None or params[kind.id_option] is not None):
+                self.fail("state=absent with rotate prunes the %s of a server by prefix; it takes server_id only, not "
+                          "%s or %s. To delete one %s, leave rotate out." % (kind.plural, kind.key_field,
+                                                                            kind.id_option, kind.name))
+        if params.get("reuse_within") is not None:
+            if not rotate:
+                self.fail("reuse_within needs rotate.prefix: the prefix names the %s that may be reused." % kind.plural)
+            self.reuse_within = self.duration("reuse_within", params["reuse_within"])
+
+    def duration(self, option, text):
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            self.fail("%s: %s." % (option, exc))
 
     def ensure_present(self):
         params = self.params
@@ -183,7 +195,37 @@ class ResourceModule(VpsorgModule):
             settled = self.settle(existing)
             self.rotate_after(settled)
             return settled
-        return self.create_with_rotation([o for o in objects if self.kind.in_scope(o)])
+        in_scope = [o for o in objects if self.kind.in_scope(o)]
+        reused = self.reusable(in_scope)
+        if reused is not None:
+            settled = self.settle(reused)
+            self.rotate_after(settled)
+            return settled
+        return self.create_with_rotation(in_scope)
+
+    def reusable(self, in_scope):
+        """With reuse_within: the newest completed object of the prefix, if recent enough."""
+        if self.reuse_within is None:
+            return None
+        reused = newest_reusable(in_scope, self.kind.key_field, self.params["rotate"]["prefix"], self.reuse_within,
+                                 self.now)
+        if reused is not None:
+            self.result["reused"] = True
+        return reused
+
+    def plan(self, others, new_key):
+        """The rotation plan around ``new_key`` (None when nothing is created), with age warnings said once."""
+        rotate = self.params.get("rotate") or {}
+        plan = plan_rotation(others, self.kind.key_field, self.kind.limit, new_key, rotate.get("prefix"),
+                             rotate.get("keep"), self.max_age, self.now, rotate.get("max_age"))
+        for obj in plan.ageless:
+            if obj.get("id") in self.warned_ageless:
+                continue
+            self.warned_ageless.add(obj.get("id"))
+            self.warn("%s %s has a created_at of %r, in the future or unreadable against this controller's clock "
+                      "(UTC), so max_age never deletes it; check the clocks." % (
+                          self.kind.name.capitalize(), obj.get("id"), obj.get("created_at")))
+        return plan
 
     def existing_by_id(self):
         params, kind = self.params, self.kind
@@ -196,25 +238,23 @@ class ResourceModule(VpsorgModule):
 
     def create_with_rotation(self, in_scope):
         """Create the keyed object; rotation deletes before it only what the limit forces."""
-        rotate = self.params.get("rotate") or {}
-        victims, blockers = plan_rotation(in_scope, self.kind.key_field, self.kind.limit, self.key,
-                                          rotate.get("prefix"), rotate.get("keep"))
-        if blockers:
-            self.fail_limit(blockers, bool(rotate))
+        plan = self.plan(in_scope, self.key)
+        if plan.blockers:
+            self.fail_limit(plan.blockers, bool(self.params.get("rotate")))
         forced = deletes_needed_first(in_scope, self.kind.limit)
         planned = dict(self.create_body(), status="in_progress")
         if self.check_mode:
             self.changed(before={}, after=planned)
             self.result[self.kind.name] = planned
             self.result["deleted_before_create"] = forced > 0
-            self.record_deleted(victims)
+            self.record_deleted(plan.victims, plan.reasons)
             return None
         self.result["deleted_before_create"] = False
         if forced:
             # No room under the limit: the oldest victims must go first, and
             # the result says so, since for a while there is one restore
             # point less.
-            self.delete_victims(victims[:forced])
+            self.delete_victims(plan.victims[:forced], plan.reasons)
             self.result["deleted_before_create"] = True
         created = self.create()
         self.changed(before={}, after=created)
@@ -222,11 +262,11 @@ class ResourceModule(VpsorgModule):
         self.rotate_after(settled)
         return settled
 
-    def delete_victims(self, victims):
+    def delete_victims(self, victims, reasons):
         for victim in victims:
             if self.lookup.delete(victim["id"]):
                 self.result["changed"] = True
-                self.record_deleted([victim])
+                self.record_deleted([victim], reasons)
 
     def rotate_after(self, kept):
         """Apply rotation around ``kept`` once it is completed; never before.
@@ -245,13 +285,15 @@ class ResourceModule(VpsorgModule):
             return
         others = [o for o in self.lookup.on_server(server_id_of(kept))
                   if self.kind.in_scope(o) and o.get("id") != kept.get("id")]
-        victims = plan_rotation(others, self.kind.key_field, self.kind.limit, kept.get(self.kind.key_field),
-                                rotate["prefix"], rotate["keep"])[0]
-        if victims and self.check_mode:
-            self.changed(before=self.before, after=self.after)
-            self.record_deleted(victims)
+        self.apply_plan(self.plan(others, kept.get(self.kind.key_field)))
+
+    def apply_plan(self, plan):
+        """Delete the plan's victims now (in check mode, only report them)."""
+        if plan.victims and self.check_mode:
+            self.result["changed"] = True
+            self.record_deleted(plan.victims, plan.reasons)
             return
-        self.delete_victims(victims)
+        self.delete_victims(plan.victims, plan.reasons)
 
     def fail_limit(self, blockers, rotating):
         kind = self.kind
@@ -354,8 +396,23 @@ class ResourceModule(VpsorgModule):
             self.fail_api(exc, msg="%s It keeps going on the API side: wait again by running the task again, or "
                           "delete it with state=absent and %s=%s." % (exc.message, kind.id_option, last.get("id")))
 
+    def prune(self):
+        """state=absent with rotate: apply keep and max_age to one server, creating nothing."""
+        objects = [o for o in self.lookup.on_server(self.params["server_id"]) if self.kind.in_scope(o)]
+        plan = self.plan(objects, None)
+        self.apply_plan(plan)
+        if self.result["changed"]:
+            gone = set(o.get("id") for o in plan.victims)
+            self.changed(before={self.kind.plural: self.keys_of(objects)},
+                         after={self.kind.plural: self.keys_of(o for o in objects if o.get("id") not in gone)})
+
+    def keys_of(self, objects):
+        return sorted(str(o.get(self.kind.key_field)) for o in objects)
+
     def ensure_absent(self):
         params, kind = self.params, self.kind
+        if params.get("rotate"):
+            return self.prune()
         if params[kind.id_option] is not None:
             target = self.lookup.by_id(params[kind.id_option])
             if target is not None and params["server_id"] and server_id_of(target) != params["server_id"]:

@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - vpsorg.cloud.api
   - vpsorg.cloud.api.wait
+  - vpsorg.cloud.api.retention
   - vpsorg.cloud.api.actions
 options:
   server_id:
@@ -41,7 +42,7 @@ options:
     description:
       - V(present) creates a manual backup unless one with that description exists on the server, then waits for it.
       - V(absent) deletes the backup given by O(backup_id), or the manual backup given by O(server_id) and
-        O(description).
+        O(description); with O(rotate) and O(server_id) only, it prunes the server's manual backups of the prefix.
     type: str
     choices: [present, absent]
     default: present
@@ -51,29 +52,30 @@ options:
       - On timeout the task fails and its result still holds the backup's id and last status.
     type: int
     default: 3600
-  rotate:
-    description:
-      - Before creating, delete the oldest manual backups of the server whose description starts with
-        O(rotate.prefix), so that at most O(rotate.keep) of them exist once the new one is made.
-      - Automatic backups and manual backups that do not match the prefix are never deleted.
-      - If the server would still be at the limit of 10 manual backups, the task fails before creating or
-        deleting anything and names the backups in the way.
-    type: dict
-    suboptions:
-      prefix:
-        description: Description prefix of the manual backups this rotation owns.
-        type: str
-        required: true
-      keep:
-        description: How many manual backups with this prefix to keep, the new one included (1 to 10).
-        type: int
-        required: true
 seealso:
   - module: vpsorg.cloud.vpsorg_backup_info
   - module: vpsorg.cloud.vpsorg_restore
 """
 
 EXAMPLES = r"""
+- name: A daily backup from a task that runs every hour, kept two weeks
+  vpsorg.cloud.vpsorg_backup:
+    server_id: 12345
+    description: "daily-{{ now(utc=true, fmt='%Y%m%d%H%M') }}"
+    reuse_within: 23h
+    rotate:
+      prefix: daily-
+      max_age: 14d
+
+- name: Prune the server's daily backups without taking one (check mode shows which would go, and why)
+  vpsorg.cloud.vpsorg_backup:
+    server_id: 12345
+    state: absent
+    rotate:
+      prefix: daily-
+      keep: 7
+      max_age: 14d
+
 - name: Make sure this month's backup exists
   vpsorg.cloud.vpsorg_backup:
     server_id: 12345
@@ -111,16 +113,28 @@ backup:
     expires_at: null
     description: monthly-2026-11
 deleted_backups:
-  description: The backups deleted (or, in check mode, that would be deleted) by rotation or O(state=absent).
+  description:
+    - The backups deleted (or, in check mode, that would be deleted) by rotation or O(state=absent).
+    - A deletion by rotation has a C(reason), such as C(older than 14d) or C(beyond the newest 3).
   returned: always
   type: list
   elements: dict
-  sample: [{id: 480, description: monthly-2026-05, created_at: "2026-05-01T02:00:00Z", status: completed}]
+  sample: [{id: 480, description: monthly-2026-05, created_at: "2026-05-01T02:00:00Z", status: completed, reason: beyond the newest 3}]
 blocking_objects:
   description: When the server is at the manual backup limit, the manual backups in the way.
   returned: when the limit is reached
   type: list
   elements: dict
+deleted_before_create:
+  description:
+    - True when the server was at its limit, so rotation had to delete before creating (for a while the server had
+      one restore point less); false when the deletions waited for the new object to be completed.
+  returned: when an object was (or, in check mode, would be) created
+  type: bool
+reused:
+  description: True when O(reuse_within) found a recent enough object, which is returned instead of a new one.
+  returned: when an object was reused
+  type: bool
 api_calls:
   description: How many HTTP requests the task sent, retries included.
   returned: always

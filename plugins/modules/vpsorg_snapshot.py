@@ -19,6 +19,7 @@ author:
 extends_documentation_fragment:
   - vpsorg.cloud.api
   - vpsorg.cloud.api.wait
+  - vpsorg.cloud.api.retention
   - vpsorg.cloud.api.actions
 options:
   server_id:
@@ -44,7 +45,8 @@ options:
   state:
     description:
       - V(present) creates the snapshot if no snapshot of that name exists on the server, then waits for it.
-      - V(absent) deletes the snapshot given by O(snapshot_id), or by O(server_id) and O(name).
+      - V(absent) deletes the snapshot given by O(snapshot_id), or by O(server_id) and O(name); with O(rotate) and
+        O(server_id) only, it prunes the server's snapshots of the prefix.
     type: str
     choices: [present, absent]
     default: present
@@ -54,23 +56,6 @@ options:
       - On timeout the task fails and its result still holds the snapshot's id and last status.
     type: int
     default: 1800
-  rotate:
-    description:
-      - Before creating, delete the oldest snapshots of the server whose name starts with O(rotate.prefix), so that
-        at most O(rotate.keep) of them exist once the new one is made.
-      - Only snapshots matching the prefix are deleted, and only when a new snapshot is created.
-      - If the server would still be at the limit of 5 snapshots, the task fails before creating or deleting
-        anything and names the snapshots in the way.
-    type: dict
-    suboptions:
-      prefix:
-        description: Name prefix of the snapshots this rotation owns.
-        type: str
-        required: true
-      keep:
-        description: How many snapshots with this prefix to keep, the new one included (1 to 5).
-        type: int
-        required: true
 notes:
   - A snapshot taken while the server runs may hold an inconsistent file system; the provider recommends stopping
     the server first for the best result.
@@ -93,6 +78,15 @@ EXAMPLES = r"""
     rotate:
       prefix: nightly-
       keep: 3
+
+- name: Delete pre-deploy snapshots older than three days, keeping at most two, without taking one
+  vpsorg.cloud.vpsorg_snapshot:
+    server_id: 12345
+    state: absent
+    rotate:
+      prefix: pre-deploy-
+      keep: 2
+      max_age: 3d
 
 - name: Start a snapshot without waiting for it
   vpsorg.cloud.vpsorg_snapshot:
@@ -129,16 +123,28 @@ snapshot:
     created_at: "2025-01-15T18:30:00Z"
     description: Before the November upgrade
 deleted_snapshots:
-  description: The snapshots deleted (or, in check mode, that would be deleted) by rotation or O(state=absent).
+  description:
+    - The snapshots deleted (or, in check mode, that would be deleted) by rotation or O(state=absent).
+    - A deletion by rotation has a C(reason), such as C(older than 14d) or C(beyond the newest 3).
   returned: always
   type: list
   elements: dict
-  sample: [{id: 795, name: nightly-20261101, created_at: "2026-11-01T02:00:00Z", status: completed}]
+  sample: [{id: 795, name: nightly-20261101, created_at: "2026-11-01T02:00:00Z", status: completed, reason: beyond the newest 3}]
 blocking_objects:
   description: When the server is at the snapshot limit, the snapshots in the way.
   returned: when the limit is reached
   type: list
   elements: dict
+deleted_before_create:
+  description:
+    - True when the server was at its limit, so rotation had to delete before creating (for a while the server had
+      one restore point less); false when the deletions waited for the new object to be completed.
+  returned: when an object was (or, in check mode, would be) created
+  type: bool
+reused:
+  description: True when O(reuse_within) found a recent enough object, which is returned instead of a new one.
+  returned: when an object was reused
+  type: bool
 api_calls:
   description: How many HTTP requests the task sent, retries included.
   returned: always
@@ -173,7 +179,8 @@ class SnapshotModule(ResourceModule):
     mutually_exclusive = [("snapshot_id", "name"), ("snapshot_id", "rotate")]
 
     def key_required(self):
-        return True
+        # A snapshot cannot be created without a name (a backup can).
+        return self.params["state"] == "present" or super(SnapshotModule, self).key_required()
 
     def validate(self):
         super(SnapshotModule, self).validate()

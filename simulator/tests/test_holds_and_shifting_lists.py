@@ -106,3 +106,14 @@ def test_a_barrier_lets_racing_requests_in_together(vpsorg_sim, api):
 def test_skip_aims_a_fault_at_a_later_request(vpsorg_sim, api):
     vpsorg_sim.control.fault("500", count=1, skip=2, methods=["GET"])
     assert [api("GET", "/snapshots/").status_code for _ in range(4)] == [200, 200, 500, 200]
+
+
+def test_backdate_sets_an_age_or_a_future_time(vpsorg_sim, api):
+    made = api("POST", "/snapshots/", json={"server_id": 101, "name": "old"}).json()
+    vpsorg_sim.control.backdate("snapshot", made["id"], 3 * 86400)
+    listed = api("GET", "/snapshots/").json()["results"][0]["created_at"]
+    assert listed < made["created_at"]
+    vpsorg_sim.control.backdate("snapshot", made["id"], -3600)
+    assert api("GET", "/snapshots/").json()["results"][0]["created_at"] > made["created_at"]
+    missing = requests.patch(vpsorg_sim.control.base + "/_sim/backups/999", json={"age_seconds": 1}, timeout=5)
+    assert missing.status_code == 404

@@ -123,6 +123,13 @@ def seed_automatic_backup(server_id):
     return jsonify(_part("state").seed_automatic_backup(server_id, **body)), 201
 
 
+@control.patch("/<any(snapshots, backups):plural>/<int:object_id>")
+def backdate(plural, object_id):
+    """{"age_seconds": N}: make an object N seconds old (negative: in the future), to test retention by age."""
+    _part("state").backdate(plural[:-1], object_id, control_body().get("age_seconds", 0))
+    return Response(status=204)
+
+
 @control.get("/servers/<int:server_id>/health")
 def server_health(server_id):
     state = _part("state")

@@ -3,7 +3,7 @@
 import os
 import shutil
 
-from .model import _dir_size_mb
+from .model import _dir_size_mb, not_found
 
 
 class RecordsMixin:
@@ -56,3 +56,12 @@ class RecordsMixin:
             view["location"] = {"id": 3, "code": "ams1"}
             view["checksum"] = "sha256:%064x" % view["id"]
         return view
+
+    def backdate(self, kind, object_id, age_seconds):
+        """Make a snapshot or backup look ``age_seconds`` old (negative: created in the future, as under clock skew)."""
+        with self.lock:
+            records = {"snapshot": self.snapshots, "backup": self.backups}.get(kind)
+            if records is None or object_id not in records:
+                raise not_found(str(kind).capitalize())
+            records[object_id]["created_at"] = self.clock() - float(age_seconds)
+            self._save()

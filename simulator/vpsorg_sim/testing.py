@@ -51,6 +51,10 @@ class SimControl:
     def release(self, kind=None, server_id=None, finish=False):
         return self._call("DELETE", "/holds", json={"kind": kind, "server_id": server_id, "finish": finish})
 
+    def backdate(self, kind, object_id, age_seconds):
+        """Make a snapshot or backup ``age_seconds`` old (negative: created in the future)."""
+        return self._call("PATCH", "/%ss/%d" % (kind, object_id), json={"age_seconds": age_seconds})
+
     def configure(self, **settings):
         return self._call("PATCH", "/config", json=settings)
 

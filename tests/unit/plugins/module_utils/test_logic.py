@@ -9,7 +9,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     is_loopback,
     parse_retry_after,
 )
-from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import plan_rotation
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import plan_rotation
 
 
 def snap(object_id, name, created):
@@ -29,7 +29,7 @@ def ids(objects):
 
 
 def test_rotation_deletes_oldest_matching_only():
-    victims, blockers = plan_rotation(EXISTING, "name", 5, "nightly-4", "nightly-", 2)
+    victims, blockers = plan_rotation(EXISTING, "name", 5, "nightly-4", "nightly-", 2)[:2]
     assert ids(victims) == [3, 4] and blockers == []
 
 
@@ -40,7 +40,7 @@ def test_rotation_with_a_new_name_outside_the_prefix():
 
 def test_rotation_that_cannot_make_room_names_the_blockers():
     crowded = EXISTING + [snap(6, "other", "2026-11-04T00:00:00Z")]
-    victims, blockers = plan_rotation(crowded, "name", 5, "nightly-4", "nightly-", 5)
+    victims, blockers = plan_rotation(crowded, "name", 5, "nightly-4", "nightly-", 5)[:2]
     assert victims == [] and sorted(ids(blockers)) == [2, 3, 4, 5, 6]
 
 

@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Retention: which objects of a prefix rotation deletes (keep N, a maximum age), and which one can be reused.
+
+Pure functions of the objects and the controller's clock, so every rule can
+be tested on its own. Ages come from the API's ``created_at`` against the
+controller's clock in UTC; an object whose age cannot be told (no readable
+``created_at``, or one in the future) is never deleted for its age.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import namedtuple
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_key
+
+COMPLETED = "completed"
+
+_DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
+_DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+
+RotationPlan = namedtuple("RotationPlan", ["victims", "blockers", "reasons", "ageless"])
+RotationPlan.__doc__ = """What rotation deletes and why.
+
+``victims`` oldest first; ``blockers`` the objects in the way when the new one
+would not fit under the limit; ``reasons`` maps a victim's id to why it goes;
+``ageless`` the objects of the prefix whose age could not be told.
+"""
+
+
+def parse_duration(text):
+    """Seconds in a readable duration such as ``36h``, ``14d``, ``2w`` or ``1d12h``; ValueError otherwise."""
+    if not isinstance(text, str) or not _DURATION.match(text):
+        raise ValueError("%r is not a duration: use a number and a unit (s, m, h, d or w), for example 36h, 14d "
+                         "or 2w, or several of them such as 1d12h" % (text,))
+    seconds = sum(int(number) * UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text))
+    if seconds <= 0:
+        raise ValueError("%r is not a duration longer than zero" % (text,))
+    return seconds
+
+
+def created_epoch(obj):
+    """Seconds since the epoch (UTC) of ``created_at``, or None when it cannot be read.
+
+    Inferred: the API writes ISO 8601 in UTC with a ``Z``; an explicit offset is
+    honoured and a timestamp without zone is taken as UTC.
+    """
+    match = _TIMESTAMP.match(str(obj.get("created_at") or "").strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    try:
+        epoch = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    fraction, zone = match.group(7), match.group(8)
+    if fraction:
+        epoch += float(fraction)
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return epoch
+
+
+def age_of(obj, now):
+    """Seconds since ``obj`` was created, or None when that cannot be told (unreadable, or in the future)."""
+    epoch = created_epoch(obj)
+    if epoch is None or epoch > now:
+        return None
+    return now - epoch
+
+
+def in_prefix(obj, key_field, prefix):
+    return str(obj.get(key_field) or "").startswith(prefix)
+
+
+def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None, max_age=None, now=None, max_age_text=None):
+    """What rotation deletes around one more object (or none: ``new_key`` None), and whether it will fit.
+
+    ``existing`` are the objects counting towards ``limit``, the new or kept
+    one excluded. Among those whose key starts with ``prefix``: the ones
+    beyond the newest ``keep`` (the new one counted first) and the ones older
+    than ``max_age`` seconds are the victims, oldest first. Nothing outside
+    the prefix, nothing that is not completed, and nothing whose age cannot
+    be told (for ``max_age``) is ever a victim.
+    """
+    ordered = sorted(existing, key=created_key)
+    reasons, ageless = {}, []
+    if prefix is not None:
+        rotating = [o for o in ordered if in_prefix(o, key_field, prefix)]
+        if keep is not None:
+            new_counts = 1 if new_key is not None and new_key.startswith(prefix) else 0
+            excess = len(rotating) + new_counts - keep
+            for obj in rotating[:max(0, excess)]:
+                reasons.setdefault(obj.get("id"), []).append("beyond the newest %d" % keep)
+        if max_age is not None:
+            for obj in rotating:
+                age = age_of(obj, now)
+                if age is None:
+                    ageless.append(obj)
+                elif age > max_age:
+                    reasons.setdefault(obj.get("id"), []).append("older than %s" % (max_age_text or "%d s" % max_age))
+    victims = [o for o in ordered if o.get("id") in reasons and o.get("status") == COMPLETED]
+    victim_ids = set(o.get("id") for o in victims)
+    remaining = [o for o in ordered if o.get("id") not in victim_ids]
+    blockers = remaining if new_key is not None and len(remaining) + 1 > limit else []
+    return RotationPlan(victims, blockers, dict((i, ", ".join(r)) for i, r in reasons.items() if i in victim_ids),
+                        [o for o in ageless if o.get("status") == COMPLETED])
+
+
+def newest_reusable(objects, key_field, prefix, within, now):
+    """The newest completed object of the prefix if it is at most ``within`` seconds old, else None.
+
+    Always the newest, never the oldest: reuse means "one recent enough
+    exists". A ``created_at`` slightly in the future (clock skew) counts as
+    just made; an unreadable one makes the object unusable for reuse.
+    """
+    candidates = [o for o in objects if in_prefix(o, key_field, prefix) and o.get("status") == COMPLETED]
+    if not candidates:
+        return None
+    newest = max(candidates, key=created_key)
+    epoch = created_epoch(newest)
+    if epoch is None:
+        return None
+    return newest if now - epoch <= within else None
+
+
+def deletes_needed_first(existing, limit):
+    """How many objects must go before one more fits under the limit."""
+    return max(0, len(existing) + 1 - limit)

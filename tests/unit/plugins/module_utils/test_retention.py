@@ -1,0 +1,98 @@
+"""Retention rules on their own: durations, ages, keep and max_age together, reuse of a recent object."""
+
+from __future__ import annotations
+
+import calendar
+
+import pytest
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
+    age_of,
+    created_epoch,
+    newest_reusable,
+    parse_duration,
+    plan_rotation,
+)
+
+NOW = calendar.timegm((2026, 11, 29, 12, 0, 0, 0, 0, 0))
+HOUR, DAY = 3600, 86400
+
+
+def at(seconds_ago):
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % tuple(__import__("time").gmtime(NOW - seconds_ago)[:6])
+
+
+def snap(object_id, name, seconds_ago, status="completed"):
+    return {"id": object_id, "name": name, "created_at": at(seconds_ago), "status": status}
+
+
+def ids(objects):
+    return [o["id"] for o in objects]
+
+
+@pytest.mark.parametrize("text,seconds", [("36h", 36 * HOUR), ("14d", 14 * DAY), ("2w", 14 * DAY),
+                                          ("90m", 5400), ("1d12h", 36 * HOUR), ("45s", 45)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "14", "two weeks", "0d", "-3d", "3y", None])
+def test_bad_durations_say_what_to_write(text):
+    with pytest.raises(ValueError) as caught:
+        parse_duration(text)
+    assert "36h" in str(caught.value) or "longer than zero" in str(caught.value)
+
+
+def test_timestamps_in_utc_with_offsets_and_fractions():
+    assert created_epoch({"created_at": "2026-11-29T12:00:00Z"}) == NOW
+    assert created_epoch({"created_at": "2026-11-29T13:00:00+01:00"}) == NOW
+    assert created_epoch({"created_at": "2026-11-29T12:00:00.5Z"}) == NOW + 0.5
+    assert created_epoch({"created_at": "yesterday"}) is None
+    assert created_epoch({}) is None
+
+
+def test_an_age_in_the_future_or_unreadable_is_unknown():
+    assert age_of(snap(1, "a", HOUR), NOW) == HOUR
+    assert age_of(snap(1, "a", -HOUR), NOW) is None
+    assert age_of({"created_at": "soon"}, NOW) is None
+
+
+EXISTING = [
+    snap(1, "pre-1", 20 * DAY),
+    snap(2, "pre-2", 10 * DAY),
+    snap(3, "pre-3", 2 * DAY),
+    snap(4, "other", 30 * DAY),
+    snap(5, "pre-4", HOUR, status="in_progress"),
+]
+
+
+def test_keep_only():
+    plan = plan_rotation(EXISTING, "name", 5, None, "pre-", keep=2)
+    assert ids(plan.victims) == [1, 2]
+    assert plan.reasons == {1: "beyond the newest 2", 2: "beyond the newest 2"}
+
+
+def test_max_age_only_never_touches_other_prefixes_or_objects_in_progress():
+    plan = plan_rotation(EXISTING, "name", 5, None, "pre-", max_age=7 * DAY, now=NOW, max_age_text="7d")
+    assert ids(plan.victims) == [1, 2] and plan.reasons[1] == "older than 7d"
+
+
+def test_keep_and_max_age_together():
+    # pre-4 is in progress: it counts among the newest 3 but is never deleted.
+    plan = plan_rotation(EXISTING, "name", 5, None, "pre-", keep=3, max_age=7 * DAY, now=NOW, max_age_text="7d")
+    assert ids(plan.victims) == [1, 2]
+    assert plan.reasons == {1: "beyond the newest 3, older than 7d", 2: "older than 7d"}
+
+
+def test_a_future_created_at_is_never_deleted_for_age():
+    skewed = EXISTING + [snap(6, "pre-0", -DAY)]
+    plan = plan_rotation(skewed, "name", 6, None, "pre-", max_age=DAY, now=NOW)
+    assert 6 not in ids(plan.victims) and ids(plan.ageless) == [6]
+
+
+def test_reuse_compares_against_the_newest_not_the_oldest():
+    completed = [o for o in EXISTING if o["status"] == "completed"]
+    assert newest_reusable(completed, "name", "pre-", 3 * DAY, NOW)["id"] == 3
+    assert newest_reusable(completed, "name", "pre-", DAY, NOW) is None
+    # The object in progress is newer but is not reusable.
+    assert newest_reusable(EXISTING, "name", "pre-", HOUR * 2, NOW) is None
