@@ -25,19 +25,22 @@ from fleet import Fleet, read  # noqa: E402
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "patch_with_rollback.yml")
 
-# What each of the role's task files does, as a phase a person can follow.
+# The role's task files (and the demo's patch) that make a phase a person can follow,
+# by the name the progress lines give them. Files that only keep records (the run id,
+# waves, the host's ledger) are left out, as are files this demo does not know.
 PHASES = {
-    "preflight": "check the server and the room for a snapshot",
-    "snapshot": "take the snapshot",
-    "patch_tasks": "patch (the demo patch)",
-    "patch_packages": "patch the packages",
-    "verify": "verify the port and health from the controller",
-    "rollback": "roll back: restore the snapshot",
-    "cleanup": "clean up",
+    "preflight": "preflight",
+    "quiesce": "quiesce",
+    "snapshot": "snapshot",
+    "thaw": "thaw",
+    "patch_tasks": "patch",
+    "patch_packages": "patch",
+    "verify": "verify",
+    "rollback": "rollback",
+    "rollback_verify": "reverify",
+    "cleanup": "cleanup",
     "report": "report",
 }
-# Task files whose tasks only book-keep between phases: they start no phase of their own.
-NOT_PHASES = {"main", "patch_and_verify"}
 
 EXPECTED = {
     None: ("patched", "version=2"),
@@ -61,7 +64,11 @@ def first_line(text):
 
 
 class Progress:
-    """Turns job events into one line per host and phase, with expected failures marked as such."""
+    """Turns job events into one line per host and phase, with expected failures marked as such.
+
+    A phase is announced by the first task of it that really ran on the host
+    (skipped tasks do not count), with that task's own name.
+    """
 
     def __init__(self, fleet, out=None):
         self.breaks = {name: breaks for name, _id, breaks in fleet.hosts}
@@ -81,35 +88,31 @@ class Progress:
         host = data.get("host")
         if kind == "playbook_on_start":
             print("%6.1fs  the playbook starts" % (time.monotonic() - self.started), file=self.out, flush=True)
-        elif kind == "runner_on_start" and host in self.breaks:
-            self.started_task(host, data)
-        elif kind in ("runner_on_failed", "runner_on_unreachable") and host in self.breaks:
-            self.failed(host, data, kind)
+        elif host in self.breaks and kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+            self.ran(host, data)
+            if kind != "runner_on_ok" and not data.get("ignore_errors"):
+                self.failed(host, data, kind)
         return True  # keep the event in runner's artifacts
 
-    def started_task(self, host, data):
-        phase = phase_of(data)
-        if phase is None or phase in NOT_PHASES or (phase not in PHASES and "/roles/" not in data.get("task_path", "")):
+    def ran(self, host, data):
+        phase = PHASES.get(phase_of(data))
+        if phase is None and host not in self.seen:
+            phase = "start"  # the host's first task, whatever file it is in: the host is under way
+        if phase is None or phase == self.phase.get(host):
             return
-        label = PHASES.get(phase, phase)
-        if phase == "verify" and PHASES["rollback"] in self.seen.get(host, ()):
-            label = "verify the restored host"
         self.phase[host] = phase
-        if label not in self.seen.setdefault(host, []):
-            self.seen[host].append(label)
-            self.line(host, phase.replace("_tasks", ""), label)
+        if phase not in self.seen.setdefault(host, []):
+            self.seen[host].append(phase)
+            self.line(host, phase, data.get("task") or "")
 
     def failed(self, host, data, kind):
-        result = data.get("res", {})
-        message = first_line(result.get("msg")) or kind
+        message = first_line(data.get("res", {}).get("msg")) or kind
         breaks = self.breaks[host]
-        if data.get("ignore_errors"):
-            return
         if breaks:
             note = "as expected (%s): %s" % (WHY[breaks], message)
         else:
             note = "UNEXPECTED failure: %s" % message
-        self.line(host, self.phase.get(host, "").replace("_tasks", ""), note)
+        self.line(host, self.phase.get(host, ""), note)
 
 
 def run_playbook(fleet, root, progress):
@@ -175,7 +178,7 @@ def print_table(rows, out=None):
     print("  ".join(c.ljust(widths[c]) for c in columns) + "  message", file=out)
     print("  ".join("-" * widths[c] for c in columns) + "  " + "-" * 7, file=out)
     for row in rows:
-        wrapped = textwrap.wrap(row["message"], message_width, break_on_hyphens=False) or [""]
+        wrapped = textwrap.wrap(row["message"], message_width, break_on_hyphens=False, break_long_words=False) or [""]
         print("  ".join(row[c].ljust(widths[c]) for c in columns) + "  " + wrapped[0], file=out)
         for more in wrapped[1:]:
             print(" " * fixed + more, file=out)
@@ -189,6 +192,11 @@ def print_tail(result, lines=60):
 
 
 def main(durations=None):
+    return run_demo(durations)[0]
+
+
+def run_demo(durations=None):
+    """Print the demo; return (exit code, the closing table's rows)."""
     with tempfile.TemporaryDirectory(prefix="vpsorg-demo-") as root:
         fleet = Fleet(root, durations=durations)
         try:
@@ -205,7 +213,7 @@ def main(durations=None):
             if report is None:
                 print("No report was written: the run failed before its end.")
                 print_tail(result)
-                return 1
+                return 1, []
             rows = check_hosts(fleet, report)
             print("\nPer-host result (run %s), checked against each server's disk and health endpoint:\n"
                   % report.get("run_id"))
@@ -214,9 +222,9 @@ def main(durations=None):
             if wrong:
                 print("\nNOT as expected: %s" % ", ".join(wrong))
                 print_tail(result)
-                return 1
+                return 1, rows
             print("\nAll hosts ended as expected.")
-            return 0
+            return 0, rows
         finally:
             fleet.stop()
 
