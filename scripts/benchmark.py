@@ -1,8 +1,18 @@
-"""Figures, not assertions: requests and seconds per task against the simulator.
+"""Figures, not assertions: the collection against the playbook a user writes with ansible.builtin.uri.
 
 Run with scripts/benchmark (it sets up the venv and the collection path).
+Both sides run against the same simulator in the same run, alternated, and
+the ratios are ours / uri (below 1.0 means the collection does better):
+
+- a fleet of N servers snapshotted with a 30 s operation, forks 20: the
+  collection's playbook vpsorg.cloud.snapshot against scripts/bench/uri_fleet.yml;
+- polls and lateness for 60 s and 600 s operations, on the simulator's time
+  scale (the client's sleeps are scaled the same way);
+- an idempotent no-op and an info task per host;
+- delete by id and prune in an account of 1000 snapshots, pages of 10.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -11,84 +21,197 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "demo"))
+BENCH = os.path.join(ROOT, "scripts", "bench")
+sys.path.insert(0, os.path.join(ROOT, "simulator"))
+# scripts/benchmark runs this from a collection copy at <dir>/ansible_collections/vpsorg/cloud.
+sys.path.insert(0, os.path.abspath(os.path.join(ROOT, "..", "..", "..")))
 
-from fleet import Fleet  # noqa: E402
-from vpsorg_sim.faults import FaultRule  # noqa: E402
+from vpsorg_sim import SimServer  # noqa: E402
 
-HOSTS = [("web-%02d" % i, 100 + i, None) for i in range(1, 5)]
-
-
-def playbook(fleet, tasks, forks=5):
-    """Run ``tasks`` on localhost; return (seconds, requests by method, tasks changed)."""
-    path = os.path.join(fleet.root, "bench.yml")
-    play = [{"name": "Benchmark", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]
-    with open(path, "w") as handle:
-        json.dump(play, handle)
-    fleet.sim.log.clear()
-    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1", **fleet.env())
-    started = time.monotonic()
-    process = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                              "-e", "ansible_python_interpreter=%s" % sys.executable, "-f", str(forks), path],
-                             env=env, capture_output=True, text=True, check=False)
-    seconds = time.monotonic() - started
-    if process.returncode != 0:
-        raise SystemExit(process.stdout[-3000:])
-    counts = {}
-    for entry in fleet.sim.log.entries():
-        counts[entry["method"]] = counts.get(entry["method"], 0) + 1
-    return seconds, counts
+PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
-def snapshot_tasks(names, **extra):
-    return [{"name": "snapshot %s %s" % (server, name),
-             "vpsorg.cloud.vpsorg_snapshot": dict({"server_id": server, "name": name}, **extra)}
-            for server, name in names]
+class Bench:
+    """A simulator with servers, and ansible-playbook runs against it, counted from its log."""
+
+    def __init__(self, root):
+        self.root = root
+        self.sim = SimServer(token="bench-token", storage_dir=os.path.join(root, "storage")).start()
+        self.servers = []
+
+    def add_servers(self, count, first=1001):
+        for server_id in range(first, first + count):
+            self.sim.state.add_server(server_id, "bench-%d" % server_id)
+        self.servers = list(range(first, first + count))
+
+    def inventory(self, count):
+        hosts = dict(("h%d" % s, {"vpsorg_server_id": s, "ansible_connection": "local",
+                                  "ansible_python_interpreter": sys.executable}) for s in self.servers[:count])
+        path = os.path.join(self.root, "inventory-%d.json" % count)
+        with open(path, "w") as handle:
+            json.dump({"all": {"hosts": hosts}}, handle)
+        return path
+
+    def run(self, playbook, count, forks=20, extra=None):
+        """(seconds, requests) of one ansible-playbook run over the first ``count`` servers."""
+        self.sim.log.clear()
+        env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1",
+                   VPSORG_API_URL=self.sim.api_url, VPSORG_API_TOKEN=self.sim.token)
+        command = [PLAYBOOK, "-i", self.inventory(count), "-f", str(forks), playbook,
+                   "-e", json.dumps(extra or {})]
+        started = time.monotonic()
+        process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        seconds = time.monotonic() - started
+        if process.returncode != 0:
+            raise SystemExit("%s failed:\n%s" % (playbook, process.stdout[-3000:]))
+        return seconds, len(self.sim.log.entries())
+
+    def play(self, name, tasks):
+        path = os.path.join(self.root, name + ".yml")
+        with open(path, "w") as handle:
+            json.dump([{"name": name, "hosts": "all", "gather_facts": False, "tasks": tasks}], handle)
+        return path
+
+    def clear_snapshots(self):
+        for snapshot in self.sim.state.list_snapshots():
+            self.sim.state.delete_snapshot(snapshot["id"])
+
+    def stop(self):
+        self.sim.stop()
 
 
-def report(label, tasks, seconds, counts):
-    total = sum(counts.values())
-    print("%-52s %5d tasks %7.1f s %6.2f s/task %5d requests %5.2f req/task  %s"
-          % (label, tasks, seconds, seconds / tasks, total, total / tasks, dict(sorted(counts.items()))))
+def ratio_line(label, ours, uri, unit="s", digits=1):
+    print("  %-46s ours %8.*f %-4s uri %8.*f %-4s ratio %.2f"
+          % (label, digits, ours, unit, digits, uri, unit, ours / uri if uri else 0))
+
+
+def fleet(bench, count, rounds):
+    """Snapshot ``count`` servers with a 30 s operation: the collection's playbook against the uri one."""
+    bench.sim.state.configure(durations={"snapshot": 30.0})
+    print("\nFleet of %d servers, 30 s snapshots, forks 20 (%d alternated rounds)" % (count, rounds))
+    totals = {"ours": [0.0, 0], "uri": [0.0, 0]}
+    for round_ in range(rounds):
+        order = ("ours", "uri") if round_ % 2 == 0 else ("uri", "ours")
+        for side in order:
+            bench.clear_snapshots()
+            name = "bench-%s-%d" % (side, round_)
+            if side == "ours":
+                seconds, requests = bench.run("vpsorg.cloud.snapshot", count,
+                                              extra={"snapshot_name": name, "snapshot_prefix": "bench-"})
+            else:
+                seconds, requests = bench.run(os.path.join(BENCH, "uri_fleet.yml"), count,
+                                              extra={"snapshot_name": name})
+            totals[side][0] += seconds
+            totals[side][1] += requests
+            print("  round %d %-4s %6.1f s %5d requests" % (round_ + 1, side, seconds, requests))
+    ratio_line("wall time (mean)", totals["ours"][0] / rounds, totals["uri"][0] / rounds)
+    ratio_line("requests (mean)", totals["ours"][1] / rounds, totals["uri"][1] / rounds, "req", digits=0)
+
+
+def polling(bench, duration, scale):
+    """Polls and lateness of one wait, on the simulator's time scale: our wait loop against a 10 s until loop."""
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.client import Deadline, VpsorgClient
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import SNAPSHOT, Lookup
+
+    bench.clear_snapshots()
+    bench.sim.state.configure(durations={"snapshot": duration}, time_scale=scale)
+    results = {}
+    for side in ("ours", "uri"):
+        client = VpsorgClient(bench.sim.api_url, bench.sim.token, sleep=lambda seconds: time.sleep(seconds / scale))
+        created = client.post("/snapshots/", {"server_id": bench.servers[0], "name": "poll-%s-%d" % (side, duration)})
+        started = time.monotonic()
+        polls = [0]
+
+        def fetch():
+            polls[0] += 1
+            return Lookup(client, SNAPSHOT).by_id(created["id"], bench.servers[0])
+
+        if side == "ours":
+            client.wait_for(fetch, lambda s: s["status"] == "completed", Deadline(7200, clock=lambda: time.monotonic() * scale), "x")
+        else:
+            while fetch()["status"] != "completed":  # until: with delay: 10, first try at once
+                time.sleep(10.0 / scale)
+        noticed = (time.monotonic() - started) * scale
+        results[side] = (polls[0], max(0.0, noticed - duration))
+    bench.sim.state.configure(time_scale=1.0)
+    print("  %4d s operation: ours %3d polls, seen %5.1f s late   uri %3d polls, seen %5.1f s late   polls ratio %.2f"
+          % (duration, results["ours"][0], results["ours"][1], results["uri"][0], results["uri"][1],
+             results["ours"][0] / float(results["uri"][0])))
+
+
+def per_task(bench, count, rounds=3):
+    """An idempotent no-op and an info task per host, against one GET with uri (alternated, ``rounds`` each)."""
+    bench.clear_snapshots()
+    bench.sim.state.configure(durations={"snapshot": 0.0})
+    for server_id in bench.servers[:count]:
+        bench.sim.state.create_snapshot(server_id, "exists")
+    print("\nPer-task figures over %d hosts, forks 20 (alternated)" % count)
+    noop = bench.play("ours-noop", [{"name": "The snapshot exists", "delegate_to": "localhost", "vpsorg.cloud.vpsorg_snapshot": {
+        "server_id": "{{ vpsorg_server_id }}", "name": "exists"}}])
+    info = bench.play("ours-info", [{"name": "Read the snapshots", "delegate_to": "localhost",
+                                     "vpsorg.cloud.vpsorg_snapshot_info": {"server_id": "{{ vpsorg_server_id }}"}}])
+    uri = os.path.join(BENCH, "uri_noop.yml")
+    for label, ours_play in (("idempotent no-op, s per task", noop), ("info task, s per task", info)):
+        ours_seconds = uri_seconds = 0.0
+        for round_ in range(rounds):
+            for side in (("ours", "uri") if round_ % 2 == 0 else ("uri", "ours")):
+                seconds, requests = bench.run(ours_play if side == "ours" else uri, count)
+                if side == "ours":
+                    ours_seconds, ours_requests = ours_seconds + seconds, requests
+                else:
+                    uri_seconds += seconds
+        ratio_line(label, ours_seconds / count / rounds, uri_seconds / count / rounds, digits=3)
+        print("  %-46s ours %d requests for %d tasks" % ("", ours_requests, count))
+
+
+def large_account(bench):
+    """Delete by id and prune in an account of 1000 snapshots, pages of 10."""
+    bench.clear_snapshots()
+    bench.sim.state.configure(page_size=10)
+    ids = []
+    for server_id in bench.servers[:200]:
+        for n in range(5):
+            ids.append(bench.sim.state.create_snapshot(server_id, "old-%d" % n)["id"])
+    bench.sim.state.release(finish=True)
+    print("\nAn account of %d snapshots, pages of 10" % len(bench.sim.state.list_snapshots()))
+    k = 10
+    delete = bench.play("ours-delete", [{"name": "Delete by id", "delegate_to": "localhost", "run_once": True,
+                                         "loop": ids[:k], "vpsorg.cloud.vpsorg_snapshot": {
+                                             "snapshot_id": "{{ item }}", "state": "absent"}}])
+    seconds, requests = bench.run(delete, 1)
+    print("  delete %d snapshots by id: %d requests (at most k + 2 = %d), %.1f s" % (k, requests, k + 2, seconds))
+    prune = bench.play("ours-prune", [{"name": "Prune", "delegate_to": "localhost", "run_once": True,
+                                       "vpsorg.cloud.vpsorg_snapshot": {
+                                           "server_id": bench.servers[5], "state": "absent",
+                                           "rotate": {"prefix": "old-", "keep": 2}}}])
+    seconds, requests = bench.run(prune, 1)
+    print("  prune one server down to 2 (k = 3): %d requests (at most k + 2 = 5), %.1f s" % (requests, seconds))
+    bench.sim.state.configure(page_size=None)
 
 
 def main():
+    parser = argparse.ArgumentParser(description="Benchmark the collection against ansible.builtin.uri.")
+    parser.add_argument("--rounds", type=int, default=1, help="alternated rounds per fleet size")
+    parser.add_argument("--sizes", default="20,100", help="fleet sizes")
+    parser.add_argument("--only", default="", help="fleet, polling, per-task or account")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vpsorg-bench-") as root:
-        fleet = Fleet(root, HOSTS, durations={"snapshot": 2.0, "backup": 2.0, "restore": 2.0})
+        bench = Bench(root)
         try:
-            names = [(100 + i, "bench-%d" % n) for i in range(1, 5) for n in range(1, 4)]
-            report("create snapshot + wait (2 s operation)", len(names), *playbook(fleet, snapshot_tasks(names)))
-            report("idempotent re-run", len(names), *playbook(fleet, snapshot_tasks(names)))
-            report("check mode re-run", len(names), *playbook(fleet, [dict(t, check_mode=True) for t in snapshot_tasks(names)]))
-
-            fleet.sim.state.configure(page_size=10)
-            for n in range(60):
-                fleet.sim.state.seed_automatic_backup(101 + n % 4)
-            info = [{"name": "backup info", "vpsorg.cloud.vpsorg_backup_info": {}}]
-            report("backup_info over 60 backups, page size 10", 1, *playbook(fleet, info))
-            fleet.sim.state.configure(page_size=None)
-
-            fleet.sim.faults.add(FaultRule("429", rate=0.3, retry_after=1))
-            fleet.sim.faults.add(FaultRule("commit_drop", rate=0.05))
-            faulty = [(100 + i, "faulty-%d" % n) for i in range(1, 5) for n in range(1, 3)]
-            report("create under 30% 429 (Retry-After 1) + 5% lost POSTs", len(faulty),
-                   *playbook(fleet, snapshot_tasks(faulty, wait=False)))
-            fleet.sim.faults.clear()
-
-            for name, server_id, _breaks in HOSTS:
-                for snap in fleet.sim.state.list_snapshots(server_id):
-                    fleet.sim.state.delete_snapshot(snap["id"])
-            fleet.sim.log.clear()
-            started = time.monotonic()
-            process, result = fleet.run({"patch_with_rollback_run_id": "bench"})
-            seconds = time.monotonic() - started
-            counts = {}
-            for entry in fleet.sim.log.entries():
-                counts[entry["method"]] = counts.get(entry["method"], 0) + 1
-            statuses = sorted(set(e["status"] for e in result["hosts"].values())) if result else process.stdout[-500:]
-            report("patch_with_rollback, 4 hosts (%s)" % statuses, len(HOSTS), seconds, counts)
+            bench.add_servers(200)
+            if args.only in ("", "polling"):
+                print("Polling, on the simulator's time scale (60 simulated s per real s)")
+                for duration in (60, 600):
+                    polling(bench, duration, 60.0)
+            if args.only in ("", "per-task"):
+                per_task(bench, 20)
+            if args.only in ("", "account"):
+                large_account(bench)
+            if args.only in ("", "fleet"):
+                for size in (int(s) for s in args.sizes.split(",")):
+                    fleet(bench, size, args.rounds)
         finally:
-            fleet.stop()
+            bench.stop()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ options:
   wait:
     description:
       - Wait until the operation has finished on the API side.
-      - Polling starts about one second apart and slows down to about 15 seconds. A failed poll
+      - Polls come 2, 6, 14 and 30 seconds after the operation was seen in progress, then every 30 seconds
+        (23 polls for a 10-minute operation, which is noticed at most 30 seconds late). A failed poll
         (HTTP 429 or 5xx, a lost connection) does not end the wait; the next poll tries again
         until O(wait_timeout).
     type: bool

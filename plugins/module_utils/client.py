@@ -157,15 +157,20 @@ class Backoff:
         self.jitter = jitter
 
     def delay(self, attempt):
-        ceiling = min(self.cap, self.first * (self.growth ** attempt))
+        # The exponent is bounded: long waits reach the cap long before a float overflows.
+        ceiling = min(self.cap, self.first * (self.growth ** min(attempt, 64)))
         return ceiling * (1.0 - self.spread * (1.0 - self.jitter()))
 
 
-# Retries and polls share the Backoff shape but not its curve: a retry answers
-# a fault that usually clears within seconds (double from 1 s, capped by
-# api_retry_max_delay), while a poll watches an operation the API documents as
-# taking 3 to 15 minutes, so it starts later and settles at a slower pace.
-POLL_BACKOFF = dict(first=1.0, growth=1.5, cap=15.0, spread=0.2)
+# Retries and polls share one Backoff curve, doubling up to a cap, with their
+# own parameters. A retry answers a fault that usually clears within seconds:
+# from 1 s up to api_retry_max_delay, with jitter so clients do not retry in
+# step. A poll watches an operation the API documents as taking 3 to 15
+# minutes: at 2, 6, 14 and 30 s after it was seen running, then every 30 s.
+# A 60 s operation is seen at once, a 600 s one with 23 polls, and none is
+# seen more than 30 s late. Polls have no jitter: the tasks of a fleet
+# already poll out of step, since each starts when its create is answered.
+POLL_BACKOFF = dict(first=2.0, growth=2.0, cap=30.0, spread=0.0)
 
 
 class RetryPolicy:
@@ -400,34 +405,34 @@ class VpsorgClient:
     def wait_for(self, fetch, is_done, deadline, what):
         """Poll ``fetch()`` until ``is_done(obj)``, within the task's ``deadline``.
 
-        The poll schedule is POLL_BACKOFF. A transient failure of one poll (a
-        5xx, a dropped connection, a list torn beyond repair) never ends the
-        wait before its deadline: the next poll tries again. On timeout the
-        error carries the last object seen, so the caller can report its id
-        and status.
+        The caller has just seen the object unfinished (in a create's answer
+        or a listing), so the first poll comes after the first delay of
+        POLL_BACKOFF. A transient failure of one poll (a 5xx, a dropped
+        connection, a list torn beyond repair) never ends the wait before its
+        deadline: the next poll tries again. On timeout the error carries the
+        last object seen, so the caller can report its id and status.
         """
         backoff = Backoff(**POLL_BACKOFF)
         current, attempt = None, 0
         while True:
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                status = current.get("status") if isinstance(current, dict) else None
+                raise VpsorgApiError("Timed out after %d s waiting for %s (last status: %s)." % (deadline.seconds, what, status),
+                                     reason="wait_timeout", last_object=current)
+            self.sleep(min(backoff.delay(attempt), remaining))
+            attempt += 1
             try:
                 found = fetch()
             except VpsorgApiError as exc:
                 if not exc.transient or deadline.remaining() <= 0:
                     raise
-            else:
-                if found is None:
-                    raise VpsorgApiError("%s disappeared while waiting for it." % what, reason="wait_gone")
-                current = found
-                if is_done(current):
-                    return current
-            remaining = deadline.remaining()
-            if remaining <= 0:
-                raise VpsorgApiError(
-                    "Timed out after %d s waiting for %s (last status: %s)."
-                    % (deadline.seconds, what, (current or {}).get("status")),
-                    reason="wait_timeout", last_object=current)
-            self.sleep(min(backoff.delay(attempt), remaining))
-            attempt += 1
+                continue
+            if found is None:
+                raise VpsorgApiError("%s disappeared while waiting for it." % what, reason="wait_gone")
+            current = found
+            if is_done(current):
+                return current
 
 
 class ListView:

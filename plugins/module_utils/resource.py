@@ -6,9 +6,16 @@
 
 A snapshot is keyed by (server, name) with at most 5 per server; a manual
 backup by (server, description) with at most 10 manual ones per server. The
-rules around them (idempotent create, rotation, limit errors, reconciliation
+rules around them (idempotent create, retention, limit errors, reconciliation
 of a lost create, a same-key race, waiting, absent) are the same, so they
 live here once and the two modules only declare their :class:`Kind`.
+
+A task works on one server (``server_id``) or on many (``server_ids``). Each
+server is a :class:`Target`, and every phase runs for all targets at once:
+one listing decides what exists, every create is sent, one listing looks for
+racing twins, one listing per poll serves every wait, one listing plans the
+rotation. A fleet of N servers therefore costs N creates plus a handful of
+reads, and for one server the requests are exactly those of a single task.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ def resource_argument_spec(id_option, wait_timeout, **own):
     """The options every keyed resource module takes, plus its ``own``."""
     spec = dict(
         server_id=dict(type="int"),
+        server_ids=dict(type="list", elements="int"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=wait_timeout),
@@ -83,14 +91,35 @@ def summary(obj, key_field, reason=None):
     return fields
 
 
+class Target:
+    """One server's part of a task: its object, what was deleted there, or why it failed."""
+
+    def __init__(self, server_id):
+        self.server_id = server_id
+        self.obj = None            # the keyed object: found, reused, planned or created
+        self.in_scope = []         # the server's objects that count towards the limit
+        self.plan = None           # the rotation plan, when an object is to be created
+        self.deleted = []
+        self.changed = False
+        self.created = False
+        self.reused = False
+        self.deleted_before_create = None
+        self.failure = None        # {"msg": ..., and extra result fields}
+
+    @property
+    def alive(self):
+        return self.failure is None
+
+
 class ResourceModule(VpsorgModule):
     """present/absent for a keyed resource; a subclass sets ``kind`` and its hooks."""
 
     kind = None  # a kinds.Kind
+    mutually_exclusive = []
 
     # -------------------------------------------------------- subclass hooks
 
-    def create_body(self):
+    def create_body(self, server_id):
         raise NotImplementedError
 
     def drift_warnings(self, existing):
@@ -111,30 +140,46 @@ class ResourceModule(VpsorgModule):
     def lookup(self):
         return Lookup(self.client, self.kind)
 
-    def record_deleted(self, objects, reasons=None):
-        self.result["deleted_" + self.kind.plural] += [
-            summary(o, self.kind.key_field, (reasons or {}).get(o.get("id"))) for o in objects]
+    @property
+    def fleet(self):
+        """True when the task names its servers with server_ids: results then come per server."""
+        return self.params.get("server_ids") is not None
 
-    def fail_ambiguous(self, matches):
-        kind = self.kind
-        self.fail("%d %s on server %s have %s %r: %s. Name the one you mean with %s."
-                  % (len(matches), kind.plural, self.params["server_id"], kind.key_field, self.key,
-                     ", ".join(describe(o, kind.key_field) for o in newest_first(matches)), kind.id_option))
+    def server_list(self):
+        if self.fleet:
+            return list(dict.fromkeys(self.params["server_ids"]))
+        return [self.params["server_id"]]
 
-    def the_keyed(self, objects):
-        """The one object the key names among ``objects``, or None; fails when several do."""
-        if self.key is None:
-            return None
-        matches = self.lookup.keyed(objects, self.key)
-        if len(matches) > 1:
-            self.fail_ambiguous(matches)
-        return matches[0] if matches else None
+    def read(self, targets):
+        """Every object of the targets' servers, by server id: one listing whatever the number of servers."""
+        server_ids = [t.server_id for t in targets]
+        if len(server_ids) == 1:
+            return {server_ids[0]: self.lookup.on_server(server_ids[0])}
+        view = dict((server_id, []) for server_id in server_ids)
+        for obj in self.lookup.everywhere():
+            if server_id_of(obj) in view:
+                view[server_id_of(obj)].append(obj)
+        return view
+
+    def failed(self, target, msg, error=None, **extra):
+        """A target failed. With one server the task fails at once; in a fleet the others go on."""
+        if error is not None:
+            extra["api_error"] = error.to_dict()
+        if not self.fleet:
+            self.fill_result(target)
+            self.fail(msg, **extra)
+        target.failure = dict(extra, msg=msg)
+
+    def record_deleted(self, target, objects, reasons=None):
+        target.deleted += [summary(o, self.kind.key_field, (reasons or {}).get(o.get("id"))) for o in objects]
 
     # ------------------------------------------------------------ main flow
 
     def run(self):
-        self.result[self.kind.name] = None
-        self.result["deleted_" + self.kind.plural] = []
+        if not self.fleet:
+            # Present in every result, failures included.
+            self.result[self.kind.name] = None
+            self.result["deleted_" + self.kind.plural] = []
         if self.params["state"] == "absent":
             self.ensure_absent()
         else:
@@ -144,7 +189,13 @@ class ResourceModule(VpsorgModule):
         super(ResourceModule, self).validate()
         self.now = time.time()
         params, kind = self.params, self.kind
-        if params[kind.id_option] is None and (params["server_id"] is None or (self.key is None and self.key_required())):
+        for server_id in params.get("server_ids") or []:
+            if server_id < 1:
+                self.fail("server_ids must hold positive ids (1 or more), got %s." % server_id)
+        if params.get("server_ids") is not None and not params["server_ids"]:
+            self.fail("server_ids is empty: name at least one server.")
+        servers_given = params["server_id"] is not None or params.get("server_ids") is not None
+        if params[kind.id_option] is None and (not servers_given or (self.key is None and self.key_required())):
             needed = "server_id and %s" % kind.key_field if self.key_required() else "server_id"
             self.fail("state=%s needs %s, or %s." % (params["state"], needed, kind.id_option))
         self.validate_retention()
@@ -182,36 +233,64 @@ class ResourceModule(VpsorgModule):
         except ValueError as exc:
             self.fail("%s: %s." % (option, exc))
 
-    def ensure_present(self):
-        params = self.params
-        self.start_deadline(params["wait_timeout"])
-        if params[self.kind.id_option] is not None:
-            return self.settle(self.existing_by_id())
-        objects = self.lookup.on_server(params["server_id"])
-        existing = self.the_keyed(objects)
-        if existing is not None:
-            for warning in self.drift_warnings(existing):
-                self.warn(warning)
-            settled = self.settle(existing)
-            self.rotate_after(settled)
-            return settled
-        in_scope = [o for o in objects if self.kind.in_scope(o)]
-        reused = self.reusable(in_scope)
-        if reused is not None:
-            settled = self.settle(reused)
-            self.rotate_after(settled)
-            return settled
-        return self.create_with_rotation(in_scope)
+    # ------------------------------------------------------------ present
 
-    def reusable(self, in_scope):
-        """With reuse_within: the newest completed object of the prefix, if recent enough."""
-        if self.reuse_within is None:
+    def ensure_present(self):
+        self.start_deadline(self.params["wait_timeout"])
+        if self.params[self.kind.id_option] is not None:
+            return self.present_by_id()
+        targets = [Target(server_id) for server_id in self.server_list()]
+        view = self.read(targets)
+        for target in targets:
+            self.decide(target, view[target.server_id])
+        to_create = [t for t in targets if t.alive and t.plan is not None]
+        if self.check_mode:
+            for target in to_create:
+                self.plan_create(target)
+        else:
+            for target in to_create:
+                self.start_create(target)
+            self.converge([t for t in to_create if t.alive and t.created])
+        # In check mode a planned object exists only on paper: nothing to wait for, nothing to rotate around.
+        real = [t for t in targets if t.obj is not None and not (self.check_mode and t.plan is not None)]
+        self.settle([t for t in real if t.alive])
+        self.rotate_after([t for t in real if t.alive])
+        self.report(targets)
+
+    def present_by_id(self):
+        params, kind = self.params, self.kind
+        target = Target(params["server_id"])
+        target.obj = self.lookup.by_id(params[kind.id_option], params["server_id"])
+        if target.obj is None:
+            self.fail("%s %s does not exist%s; %s cannot create an object with a chosen id."
+                      % (kind.name.capitalize(), params[kind.id_option],
+                         " on server %s" % params["server_id"] if params["server_id"] else "", kind.id_option))
+        target.server_id = server_id_of(target.obj)
+        self.settle([target])
+        self.report([target])
+
+    def decide(self, target, objects):
+        """What the target needs: its existing object, a recent one to reuse, or a create (with a plan)."""
+        matches = self.lookup.keyed(objects, self.key) if self.key is not None else []
+        if len(matches) > 1:
+            return self.failed(target, self.ambiguity(target, matches))
+        if matches:
+            for warning in self.drift_warnings(matches[0]):
+                self.warn(warning)
+            target.obj = matches[0]
             return None
-        reused = newest_reusable(in_scope, self.kind.key_field, self.params["rotate"]["prefix"], self.reuse_within,
-                                 self.now)
-        if reused is not None:
-            self.result["reused"] = True
-        return reused
+        target.in_scope = [o for o in objects if self.kind.in_scope(o)]
+        if self.reuse_within is not None:
+            target.obj = newest_reusable(target.in_scope, self.kind.key_field, self.params["rotate"]["prefix"],
+                                         self.reuse_within, self.now)
+            target.reused = target.obj is not None
+            if target.reused:
+                return None
+        plan = self.plan(target.in_scope, self.key)
+        if plan.blockers:
+            return self.fail_limit(target, plan.blockers)
+        target.plan = plan
+        return None
 
     def plan(self, others, new_key):
         """The rotation plan around ``new_key`` (None when nothing is created), with age warnings said once."""
@@ -227,181 +306,229 @@ class ResourceModule(VpsorgModule):
                           self.kind.name.capitalize(), obj.get("id"), obj.get("created_at")))
         return plan
 
-    def existing_by_id(self):
-        params, kind = self.params, self.kind
-        existing = self.lookup.by_id(params[kind.id_option], params["server_id"])
-        if existing is None:
-            self.fail("%s %s does not exist%s; %s cannot create an object with a chosen id."
-                      % (kind.name.capitalize(), params[kind.id_option],
-                         " on server %s" % params["server_id"] if params["server_id"] else "", kind.id_option))
-        return existing
+    def plan_create(self, target):
+        """Check mode: what the create would be, and what rotation would delete around it."""
+        target.obj = dict(self.create_body(target.server_id), status="in_progress")
+        target.changed = True
+        target.deleted_before_create = deletes_needed_first(target.in_scope, self.kind.limit) > 0
+        self.record_deleted(target, target.plan.victims, target.plan.reasons)
 
-    def create_with_rotation(self, in_scope):
-        """Create the keyed object; rotation deletes before it only what the limit forces."""
-        plan = self.plan(in_scope, self.key)
-        if plan.blockers:
-            self.fail_limit(plan.blockers, bool(self.params.get("rotate")))
-        forced = deletes_needed_first(in_scope, self.kind.limit)
-        planned = dict(self.create_body(), status="in_progress")
-        if self.check_mode:
-            self.changed(before={}, after=planned)
-            self.result[self.kind.name] = planned
-            self.result["deleted_before_create"] = forced > 0
-            self.record_deleted(plan.victims, plan.reasons)
-            return None
-        self.result["deleted_before_create"] = False
+    def start_create(self, target):
+        """Create the target's object; rotation deletes before it only what the limit forces."""
+        forced = deletes_needed_first(target.in_scope, self.kind.limit)
+        target.deleted_before_create = False
         if forced:
             # No room under the limit: the oldest victims must go first, and
             # the result says so, since for a while there is one restore
             # point less.
-            self.delete_victims(plan.victims[:forced], plan.reasons)
-            self.result["deleted_before_create"] = True
-        created = self.create()
-        self.changed(before={}, after=created)
-        settled = self.settle(self.converge(created))
-        self.rotate_after(settled)
-        return settled
+            self.delete_victims(target, target.plan.victims[:forced], target.plan.reasons)
+            target.deleted_before_create = True
+        try:
+            target.obj = self.create(target.server_id)
+        except VpsorgApiError as exc:
+            return self.failed(target, exc.message, exc)
+        target.created = target.changed = True
+        return None
 
-    def delete_victims(self, victims, reasons):
-        for victim in victims:
-            if self.lookup.delete(victim["id"]):
-                self.result["changed"] = True
-                self.record_deleted([victim], reasons)
-
-    def rotate_after(self, kept):
-        """Apply rotation around ``kept`` once it is completed; never before.
-
-        Deleting an old restore point before its replacement is complete
-        would cost one if the replacement fails. Without a wait the new object
-        is still in progress, so rotation waits for a later run.
-        """
-        rotate = self.params.get("rotate")
-        if not rotate:
-            return
-        if kept.get("status") != COMPLETED:
-            self.warn("%s %s is still %r, so rotation deleted nothing yet; a later run with the same options "
-                      "deletes the oldest once it is completed." % (self.kind.name.capitalize(), kept.get("id"),
-                                                                    kept.get("status")))
-            return
-        others = [o for o in self.lookup.on_server(server_id_of(kept))
-                  if self.kind.in_scope(o) and o.get("id") != kept.get("id")]
-        self.apply_plan(self.plan(others, kept.get(self.kind.key_field)))
-
-    def apply_plan(self, plan):
-        """Delete the plan's victims now (in check mode, only report them)."""
-        if plan.victims and self.check_mode:
-            self.result["changed"] = True
-            self.record_deleted(plan.victims, plan.reasons)
-            return
-        self.delete_victims(plan.victims, plan.reasons)
-
-    def fail_limit(self, blockers, rotating):
-        kind = self.kind
-        listing = ", ".join(describe(o, kind.key_field) for o in newest_first(blockers))
-        how = ("delete one with state=absent and %s, or set rotate (prefix and keep) so the oldest %s "
-               "with that prefix are replaced" % (kind.id_option, kind.limit_label))
-        if rotating:
-            how = ("rotation can only delete %s whose %s starts with rotate.prefix (and only completed ones); "
-                   "delete one of these with state=absent and %s" % (kind.limit_label, kind.key_field, kind.id_option))
-        self.fail("Server %s already has %d %s, the most the API allows: %s. To make room, %s. Nothing was changed."
-                  % (self.params["server_id"], len(blockers), kind.limit_label, listing, how),
-                  blocking_objects=[summary(o, kind.key_field) for o in newest_first(blockers)])
-
-    def create(self):
+    def create(self, server_id):
         """POST the object once; a lost answer is reconciled by looking the key up."""
         if self.key is None:
-            created = self.create_without_key()
+            created = self.create_without_key(server_id)
         else:
-            created = self.client.post_once(self.kind.path, self.create_body(), self.find_created)
+            created = self.client.post_once(self.kind.path, self.create_body(server_id),
+                                            lambda: self.find_created(server_id))
         if isinstance(created, dict) and created.get("id") is not None:
             return created
         # Inferred: the create answer is the new object; if it is not, find it.
-        found = self.find_created()
+        found = self.find_created(server_id)
         if found is None:
-            self.fail("The API accepted the %s but its answer holds no id: %r" % (self.kind.name, created))
+            raise VpsorgApiError("The API accepted the %s but its answer holds no id: %r" % (self.kind.name, created),
+                                 reason="invalid_response")
         return found
 
-    def create_without_key(self):
+    def create_without_key(self, server_id):
         """Without a key a lost answer cannot be reconciled, so it is reported, never sent again."""
         try:
-            return self.client.post(self.kind.path, self.create_body())
+            return self.client.post(self.kind.path, self.create_body(server_id))
         except VpsorgApiError as exc:
             if exc.maybe_committed:
-                self.fail_api(exc, msg="%s The create may or may not have happened and, without a %s, it cannot "
-                              "be told apart from other %s; list them with the info module before running again."
-                              % (exc.message, self.kind.key_field, self.kind.plural))
+                raise VpsorgApiError(
+                    "%s The create may or may not have happened and, without a %s, it cannot be told apart from "
+                    "other %s; list them with the info module before running again."
+                    % (exc.message, self.kind.key_field, self.kind.plural),
+                    method=exc.method, path=exc.path, status=exc.status, reason=exc.reason, maybe_committed=True)
             raise
 
-    def find_created(self):
+    def find_created(self, server_id):
         """The object a create in doubt made, if any: the key names it."""
         if self.key is None:
             return None
-        matches = self.lookup.keyed(self.lookup.on_server(self.params["server_id"]), self.key)
+        matches = self.lookup.keyed(self.lookup.on_server(server_id), self.key)
         return survivor(matches) if matches else None
 
     def converge(self, created):
-        """After a create, make a same-key race end with one object: the oldest.
+        """After creating, make a same-key race end with one object per server: the oldest.
 
         Two tasks that create the same key at once both POST. Each looks again
         after its own create; the one whose object is not the oldest deletes
         it and carries on with the oldest, so both succeed and later runs find
         exactly one.
         """
-        if self.key is None:
-            return created
-        matches = self.lookup.keyed(self.lookup.on_server(self.params["server_id"]), self.key)
-        if len(matches) < 2 or not any(m.get("id") == created.get("id") for m in matches):
-            return created
-        kept = survivor(matches)
-        if kept.get("id") == created.get("id"):
-            return created
-        self.delete_own_duplicate(created)
-        self.warn("Another task created %s %r on server %s at the same time; this task removed its own copy (id %s) "
-                  "and uses id %s." % (self.kind.name, self.key, self.params["server_id"], created["id"], kept["id"]))
-        # This task's own create was undone; only its deletions (if any) remain a change.
-        self.result["changed"] = bool(self.result["deleted_" + self.kind.plural])
-        return kept
+        if self.key is None or not created:
+            return
+        view = self.read(created)
+        for target in created:
+            matches = self.lookup.keyed(view[target.server_id], self.key)
+            # The fresher sighting: an operation that is quick may already be completed.
+            target.obj = next((m for m in matches if m.get("id") == target.obj.get("id")), target.obj)
+            if len(matches) < 2 or not any(m.get("id") == target.obj.get("id") for m in matches):
+                continue
+            kept = survivor(matches)
+            if kept.get("id") == target.obj.get("id"):
+                continue
+            self.delete_own_duplicate(target)
+            self.warn("Another task created %s %r on server %s at the same time; this task removed its own copy "
+                      "(id %s) and uses id %s." % (self.kind.name, self.key, target.server_id, target.obj["id"],
+                                                   kept["id"]))
+            # This task's own create was undone; only its deletions (if any) remain a change.
+            target.obj, target.created, target.changed = kept, False, bool(target.deleted)
 
-    def delete_own_duplicate(self, duplicate):
+    def delete_own_duplicate(self, target):
         """Delete the duplicate this task made; if the API refuses while it is in progress, once it is done."""
         try:
-            self.lookup.delete(duplicate["id"])
+            self.lookup.delete(target.obj["id"])
         except VpsorgApiError as exc:
             # Inferred: the API may refuse to delete an object still in progress.
             if exc.status is None or exc.status >= 500 or exc.status == 404:
                 raise
-            self.wait_until_settled(duplicate)
-            self.lookup.delete(duplicate["id"])
+            self.wait_all([target])
+            self.lookup.delete(target.obj["id"])
 
-    def settle(self, obj):
-        """Wait (if asked) until ``obj`` is completed; fail on a failed one."""
-        self.result[self.kind.name] = obj
-        if self.params["wait"] and not is_settled(obj):
-            obj = self.wait_until_settled(obj)
-            self.result[self.kind.name] = obj
-        if obj.get("status") in FAILED_STATUSES:
-            self.fail("%s %s ended with status %r; delete it with state=absent and %s=%s before trying again."
-                      % (self.kind.name.capitalize(), obj.get("id"), obj.get("status"), self.kind.id_option, obj.get("id")))
-        return obj
+    def settle(self, targets):
+        """Wait (if asked) until every target's object is completed; a failed one fails its target."""
+        if self.params["wait"]:
+            self.wait_all([t for t in targets if not is_settled(t.obj)])
+        for target in targets:
+            if target.alive and target.obj.get("status") in FAILED_STATUSES:
+                self.failed(target, "%s %s ended with status %r; delete it with state=absent and %s=%s before trying "
+                            "again." % (self.kind.name.capitalize(), target.obj.get("id"), target.obj.get("status"),
+                                        self.kind.id_option, target.obj.get("id")))
 
-    def wait_until_settled(self, obj):
-        kind = self.kind
-        server_id = server_id_of(obj)
+    def wait_all(self, waiting):
+        """One wait for many objects: each poll is one listing that serves every target still waiting."""
+        pending = list(waiting)
+        if not pending:
+            return
+
+        def poll():
+            view = self.read(pending)
+            for target in list(pending):
+                found = next((o for o in view[target.server_id] if o.get("id") == target.obj.get("id")), None)
+                if found is None:
+                    pending.remove(target)
+                    self.failed(target, "%s %s disappeared while waiting for it." % (
+                        self.kind.name.capitalize(), target.obj.get("id")))
+                    continue
+                target.obj = found
+                if is_settled(found):
+                    pending.remove(target)
+            return pending
+
+        what = ("%s %s" % (self.kind.name, pending[0].obj.get("id")) if len(pending) == 1
+                else "%d %s" % (len(pending), self.kind.plural))
         try:
-            return self.client.wait_for(lambda: self.lookup.by_id(obj["id"], server_id), is_settled, self.deadline,
-                                        "%s %s" % (kind.name, obj["id"]))
+            self.client.wait_for(poll, lambda still: not still, self.deadline, what)
         except VpsorgApiError as exc:
-            last = exc.last_object or obj
-            self.result[kind.name] = last
-            self.fail_api(exc, msg="%s It keeps going on the API side: wait again by running the task again, or "
-                          "delete it with state=absent and %s=%s." % (exc.message, kind.id_option, last.get("id")))
+            for target in list(pending):
+                self.failed(target, "Timed out after %d s waiting for %s %s (last status: %s). It keeps going on the "
+                            "API side: wait again by running the task again, or delete it with state=absent and "
+                            "%s=%s." % (self.deadline.seconds, self.kind.name, target.obj.get("id"),
+                                        target.obj.get("status"), self.kind.id_option, target.obj.get("id")), exc)
 
-    def prune(self):
+    # ------------------------------------------------------------ rotation
+
+    def rotate_after(self, targets):
+        """Apply rotation around each target's object once it is completed; never before.
+
+        Deleting an old restore point before its replacement is complete
+        would cost one if the replacement fails. Without a wait the new object
+        is still in progress, so rotation waits for a later run.
+        """
+        if not self.params.get("rotate"):
+            return
+        ready = []
+        for target in targets:
+            if target.obj.get("status") == COMPLETED:
+                ready.append(target)
+            else:
+                self.warn("%s %s is still %r, so rotation deleted nothing yet; a later run with the same options "
+                          "deletes the oldest once it is completed." % (
+                              self.kind.name.capitalize(), target.obj.get("id"), target.obj.get("status")))
+        if not ready:
+            return
+        view = self.read(ready)
+        for target in ready:
+            others = [o for o in view[target.server_id]
+                      if self.kind.in_scope(o) and o.get("id") != target.obj.get("id")]
+            self.apply_plan(target, self.plan(others, target.obj.get(self.kind.key_field)))
+
+    def apply_plan(self, target, plan):
+        """Delete the plan's victims now (in check mode, only report them)."""
+        if plan.victims and self.check_mode:
+            target.changed = True
+            self.record_deleted(target, plan.victims, plan.reasons)
+            return
+        self.delete_victims(target, plan.victims, plan.reasons)
+
+    def delete_victims(self, target, victims, reasons):
+        for victim in victims:
+            if self.lookup.delete(victim["id"]):
+                target.changed = True
+                self.record_deleted(target, [victim], reasons)
+
+    def ambiguity(self, target, matches):
+        kind = self.kind
+        return ("%d %s on server %s have %s %r: %s. Name the one you mean with %s."
+                % (len(matches), kind.plural, target.server_id, kind.key_field, self.key,
+                   ", ".join(describe(o, kind.key_field) for o in newest_first(matches)), kind.id_option))
+
+    def fail_limit(self, target, blockers):
+        kind = self.kind
+        listing = ", ".join(describe(o, kind.key_field) for o in newest_first(blockers))
+        how = ("delete one with state=absent and %s, or set rotate (prefix and keep) so the oldest %s "
+               "with that prefix are replaced" % (kind.id_option, kind.limit_label))
+        if self.params.get("rotate"):
+            how = ("rotation can only delete %s whose %s starts with rotate.prefix (and only completed ones); "
+                   "delete one of these with state=absent and %s" % (kind.limit_label, kind.key_field, kind.id_option))
+        self.failed(target, "Server %s already has %d %s, the most the API allows: %s. To make room, %s. Nothing was "
+                    "changed." % (target.server_id, len(blockers), kind.limit_label, listing, how),
+                    blocking_objects=[summary(o, kind.key_field) for o in newest_first(blockers)])
+
+    # ------------------------------------------------------------ absent
+
+    def ensure_absent(self):
+        params, kind = self.params, self.kind
+        if params[kind.id_option] is not None:
+            return self.absent_by_id()
+        targets = [Target(server_id) for server_id in self.server_list()]
+        view = self.read(targets)
+        for target in targets:
+            objects = [o for o in view[target.server_id] if kind.in_scope(o)]
+            if params.get("rotate"):
+                self.prune(target, objects)
+                continue
+            matches = self.lookup.keyed(objects, self.key)
+            if len(matches) > 1:
+                self.failed(target, self.ambiguity(target, matches))
+            elif matches:
+                self.delete_one(target, matches[0])
+        self.report(targets)
+
+    def prune(self, target, objects):
         """state=absent with rotate: apply keep and max_age to one server, creating nothing."""
-        objects = [o for o in self.lookup.on_server(self.params["server_id"]) if self.kind.in_scope(o)]
         plan = self.plan(objects, None)
-        self.apply_plan(plan)
-        if self.result["changed"]:
+        self.apply_plan(target, plan)
+        if target.changed and not self.fleet:
             gone = set(o.get("id") for o in plan.victims)
             self.changed(before={self.kind.plural: self.keys_of(objects)},
                          after={self.kind.plural: self.keys_of(o for o in objects if o.get("id") not in gone)})
@@ -409,28 +536,83 @@ class ResourceModule(VpsorgModule):
     def keys_of(self, objects):
         return sorted(str(o.get(self.kind.key_field)) for o in objects)
 
-    def ensure_absent(self):
+    def absent_by_id(self):
+        """Delete by id: a DELETE and nothing else, unless a look is needed.
+
+        The look happens only when check mode or diff must show the object, or
+        a server_id guard must be checked, and then it lists that server only
+        (the whole account only to explain an object found elsewhere).
+        """
         params, kind = self.params, self.kind
-        if params.get("rotate"):
-            return self.prune()
-        if params[kind.id_option] is not None:
-            target = self.lookup.by_id(params[kind.id_option])
-            if target is not None and params["server_id"] and server_id_of(target) != params["server_id"]:
+        object_id, guard = params[kind.id_option], params["server_id"]
+        target = Target(guard)
+        if not (self.check_mode or self.module._diff or guard):
+            if self.lookup.delete(object_id):
+                target.changed = True
+                target.deleted = [{"id": object_id}]
+            return self.report([target])
+        found = self.lookup.by_id(object_id, guard)
+        if found is None and guard:
+            elsewhere = self.lookup.by_id(object_id)
+            if elsewhere is not None:
                 self.fail("%s %s belongs to server %s, not to server %s; nothing was deleted."
-                          % (kind.name.capitalize(), target["id"], server_id_of(target), params["server_id"]))
-        else:
-            target = self.the_keyed(self.lookup.on_server(params["server_id"]))
-        if target is None:
-            return
-        self.result[kind.name] = target
-        self.changed(before=target, after={})
-        if self.check_mode:
-            self.record_deleted([target])
-        elif self.lookup.delete(target["id"]):
-            self.record_deleted([target])
-        else:
-            # Someone else deleted it between our look and our DELETE.
-            self.result["changed"] = False
+                          % (kind.name.capitalize(), object_id, server_id_of(elsewhere), guard))
+        if found is not None:
+            self.delete_one(target, found)
+        return self.report([target])
+
+    def delete_one(self, target, obj):
+        target.obj = obj
+        if self.check_mode or self.lookup.delete(obj["id"]):
+            target.changed = True
+            self.record_deleted(target, [obj])
+            if not self.fleet:
+                self.changed(before=obj, after={})
+        # else: someone else deleted it between our look and our DELETE.
+
+    # ------------------------------------------------------------ results
+
+    def report(self, targets):
+        """The task's result: today's fields for one server; ``results`` per server for server_ids."""
+        if not self.fleet:
+            return self.fill_result(targets[0])
+        results = []
+        for target in targets:
+            entry = {"server_id": target.server_id, self.kind.name: target.obj, "changed": target.changed,
+                     "deleted_" + self.kind.plural: target.deleted}
+            for name in ("deleted_before_create", "reused"):
+                if getattr(target, name):
+                    entry[name] = getattr(target, name)
+            if target.failure:
+                entry.update(target.failure, failed=True)
+            results.append(entry)
+        self.result["results"] = results
+        self.result["changed"] = any(t.changed for t in targets)
+        if self.result["changed"]:
+            self.changed(before={}, after=dict((str(t.server_id), t.obj) for t in targets if t.changed))
+        failures = [t for t in targets if t.failure]
+        if failures:
+            self.fail("%d of %d servers failed: %s" % (len(failures), len(targets), "; ".join(
+                "server %s: %s" % (t.server_id, t.failure["msg"]) for t in failures)))
+        return None
+
+    def fill_result(self, target):
+        """One server's result in the top-level fields (``snapshot``, ``deleted_snapshots``, ...)."""
+        self.result[self.kind.name] = target.obj
+        self.result["deleted_" + self.kind.plural] = target.deleted
+        if target.deleted_before_create is not None:
+            self.result["deleted_before_create"] = target.deleted_before_create
+        if target.reused:
+            self.result["reused"] = True
+        if target.changed:
+            self.result["changed"] = True
+            if self.before is not None or self.after is not None:
+                return
+            if target.created or target.plan is not None and self.check_mode:
+                self.changed(before={}, after=target.obj)
+            else:
+                # Only rotation deleted something: the diff shows what went.
+                self.changed(before={self.kind.plural: target.deleted}, after={self.kind.plural: []})
 
 
 class ResourceInfoModule(VpsorgModule):

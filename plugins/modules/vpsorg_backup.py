@@ -28,6 +28,15 @@ options:
       - The id of the server.
       - Required unless O(backup_id) is given.
     type: int
+  server_ids:
+    description:
+      - Several servers at once, instead of O(server_id); every option applies to each of them.
+      - A fleet costs one listing to decide what exists, one create per server that needs one, and one listing
+        per poll for all of them together, instead of a task per server with its own reads and polls.
+      - The result then holds RV(results), one entry per server; the task fails when any server failed, and the
+        other servers are still done.
+    type: list
+    elements: int
   description:
     description:
       - The backup's description; with O(server_id), the key of a manual backup.
@@ -101,7 +110,7 @@ backup:
     - The backup as the API returned it (fields the collection does not know are kept).
     - In check mode, when it would be created, the planned fields only.
     - On a failed wait, the last state seen, so its id can be used to clean up.
-  returned: always
+  returned: always, unless O(server_ids) is given (then in each of RV(results))
   type: dict
   sample:
     id: 502
@@ -116,7 +125,7 @@ deleted_backups:
   description:
     - The backups deleted (or, in check mode, that would be deleted) by rotation or O(state=absent).
     - A deletion by rotation has a C(reason), such as C(older than 14d) or C(beyond the newest 3).
-  returned: always
+  returned: always, unless O(server_ids) is given (then in each of RV(results))
   type: list
   elements: dict
   sample: [{id: 480, description: monthly-2026-05, created_at: "2026-05-01T02:00:00Z", status: completed, reason: beyond the newest 3}]
@@ -135,6 +144,15 @@ reused:
   description: True when O(reuse_within) found a recent enough object, which is returned instead of a new one.
   returned: when an object was reused
   type: bool
+results:
+  description:
+    - With O(server_ids), one entry per server, in the order given, with the fields above for that server
+      (C(server_id), C(backup), C(deleted_backups), C(changed), and C(deleted_before_create), C(reused), C(failed) and
+      C(msg) when they apply).
+  returned: when O(server_ids) is given
+  type: list
+  elements: dict
+  sample: [{server_id: 12345, changed: true, backup: {id: 801, status: completed}, deleted_backups: []}]
 api_calls:
   description: How many HTTP requests the task sent, retries included.
   returned: always
@@ -151,7 +169,8 @@ DESCRIPTION_MAX_LENGTH = 255  # Inferred: not documented; the simulator uses 255
 class BackupModule(ResourceModule):
     kind = BACKUP
     argument_spec = resource_argument_spec("backup_id", 3600, description=dict(type="str"))
-    mutually_exclusive = [("backup_id", "description"), ("backup_id", "rotate")]
+    mutually_exclusive = [("backup_id", "description"), ("backup_id", "rotate"), ("server_id", "server_ids"),
+                          ("backup_id", "server_ids")]
 
     def validate(self):
         super(BackupModule, self).validate()
@@ -159,8 +178,8 @@ class BackupModule(ResourceModule):
             self.fail("description is %d characters long; the API accepts at most %d."
                       % (len(self.key), DESCRIPTION_MAX_LENGTH))
 
-    def create_body(self):
-        body = {"server_id": self.params["server_id"]}
+    def create_body(self, server_id):
+        body = {"server_id": server_id}
         if self.key is not None:
             body["description"] = self.key
         return body

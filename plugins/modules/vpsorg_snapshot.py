@@ -27,6 +27,15 @@ options:
       - The id of the server.
       - Required with O(name), unless O(snapshot_id) is given.
     type: int
+  server_ids:
+    description:
+      - Several servers at once, instead of O(server_id); every option applies to each of them.
+      - A fleet costs one listing to decide what exists, one create per server that needs one, and one listing
+        per poll for all of them together, instead of a task per server with its own reads and polls.
+      - The result then holds RV(results), one entry per server; the task fails when any server failed, and the
+        other servers are still done.
+    type: list
+    elements: int
   name:
     description:
       - The snapshot's name; letters, digits, hyphens and underscores only (checked before any request).
@@ -79,6 +88,13 @@ EXAMPLES = r"""
       prefix: nightly-
       keep: 3
 
+- name: Take one snapshot per server of a whole group with one task, polled together
+  vpsorg.cloud.vpsorg_snapshot:
+    server_ids: "{{ groups['web'] | map('extract', hostvars, 'vpsorg_server_id') | list }}"
+    name: "pre-maintenance-{{ now(utc=true, fmt='%Y%m%d') }}"
+  run_once: true
+  delegate_to: localhost
+
 - name: Delete pre-deploy snapshots older than three days, keeping at most two, without taking one
   vpsorg.cloud.vpsorg_snapshot:
     server_id: 12345
@@ -112,7 +128,7 @@ snapshot:
     - The snapshot as the API returned it (fields the collection does not know are kept).
     - In check mode, when it would be created, the planned fields only.
     - On a failed wait, the last state seen, so its id can be used to clean up.
-  returned: always
+  returned: always, unless O(server_ids) is given (then in each of RV(results))
   type: dict
   sample:
     id: 801
@@ -126,7 +142,7 @@ deleted_snapshots:
   description:
     - The snapshots deleted (or, in check mode, that would be deleted) by rotation or O(state=absent).
     - A deletion by rotation has a C(reason), such as C(older than 14d) or C(beyond the newest 3).
-  returned: always
+  returned: always, unless O(server_ids) is given (then in each of RV(results))
   type: list
   elements: dict
   sample: [{id: 795, name: nightly-20261101, created_at: "2026-11-01T02:00:00Z", status: completed, reason: beyond the newest 3}]
@@ -145,6 +161,15 @@ reused:
   description: True when O(reuse_within) found a recent enough object, which is returned instead of a new one.
   returned: when an object was reused
   type: bool
+results:
+  description:
+    - With O(server_ids), one entry per server, in the order given, with the fields above for that server
+      (C(server_id), C(snapshot), C(deleted_snapshots), C(changed), and C(deleted_before_create), C(reused), C(failed) and
+      C(msg) when they apply).
+  returned: when O(server_ids) is given
+  type: list
+  elements: dict
+  sample: [{server_id: 12345, changed: true, snapshot: {id: 801, status: completed}, deleted_snapshots: []}]
 api_calls:
   description: How many HTTP requests the task sent, retries included.
   returned: always
@@ -176,7 +201,7 @@ def name_problem(name):
 class SnapshotModule(ResourceModule):
     kind = SNAPSHOT
     argument_spec = resource_argument_spec("snapshot_id", 1800, name=dict(type="str"), description=dict(type="str"))
-    mutually_exclusive = [("snapshot_id", "name"), ("snapshot_id", "rotate")]
+    mutually_exclusive = [("snapshot_id", "name"), ("snapshot_id", "rotate"), ("server_id", "server_ids"), ("snapshot_id", "server_ids")]
 
     def key_required(self):
         # A snapshot cannot be created without a name (a backup can).
@@ -190,8 +215,8 @@ class SnapshotModule(ResourceModule):
                 self.fail("%s %r is not a valid snapshot name: %s. Use only letters, digits, hyphens (-) and "
                           "underscores (_), at most %d characters." % (label, value, problem, NAME_MAX_LENGTH))
 
-    def create_body(self):
-        body = {"server_id": self.params["server_id"], "name": self.key}
+    def create_body(self, server_id):
+        body = {"server_id": server_id, "name": self.key}
         if self.params["description"] is not None:
             body["description"] = self.params["description"]
         return body

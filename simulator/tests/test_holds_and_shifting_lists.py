@@ -117,3 +117,11 @@ def test_backdate_sets_an_age_or_a_future_time(vpsorg_sim, api):
     assert api("GET", "/snapshots/").json()["results"][0]["created_at"] > made["created_at"]
     missing = requests.patch(vpsorg_sim.control.base + "/_sim/backups/999", json={"age_seconds": 1}, timeout=5)
     assert missing.status_code == 404
+
+
+def test_time_scale_shortens_operations(vpsorg_sim, api):
+    vpsorg_sim.control.configure(durations={"snapshot": 600}, time_scale=1e9)
+    made = api("POST", "/snapshots/", json={"server_id": 101, "name": "ten-minutes"}).json()
+    assert status_of(api, "snapshot", made["id"]) == "completed"
+    bad = requests.patch(vpsorg_sim.control.base + "/_sim/config", json={"time_scale": 0}, timeout=5)
+    assert bad.status_code == 400

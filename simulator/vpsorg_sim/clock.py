@@ -61,8 +61,9 @@ class ClockMixin:
             yield RESTORE, restore
 
     def duration(self, kind, server_id):
+        """Real seconds an operation takes: its configured duration divided by the time scale."""
         per_server = self.config["server_durations"].get(str(server_id), {})
-        return float(per_server.get(kind, self.config["durations"][kind]))
+        return float(per_server.get(kind, self.config["durations"][kind])) / self.config["time_scale"]
 
     def _outcome(self, kind, server_id):
         for plan in self.planned_outcomes:

@@ -60,6 +60,8 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
             "order": "id",
             # Add fields the contract does not know, to prove clients ignore them.
             "extra_fields": False,
+            # Simulated seconds per real second: at 60, a "10-minute" snapshot takes 10 s.
+            "time_scale": 1.0,
         }
 
     def _reset_objects(self):
@@ -95,6 +97,8 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
                     raise SimError(400, {key: ["Unknown setting."]})
                 if key == "order" and value not in ORDERS:
                     raise SimError(400, {key: ["Must be one of %s." % ", ".join(ORDERS)]})
+                if key == "time_scale" and not (isinstance(value, (int, float)) and value > 0):
+                    raise SimError(400, {key: ["Must be a number above 0."]})
                 if key in ("durations", "server_durations"):
                     self.config[key].update(value)
                 else:

@@ -29,12 +29,28 @@ def delete_of(object_id):
 def test_creates_once_then_finds_it(api, capsys):
     created = snapshot(api, capsys, server_id=101, name="n")
     assert created["changed"] and created["snapshot"]["status"] == "completed"
-    # Look for the key, create, look again for a racing twin, poll once.
-    assert api.log == [LIST, POST, LIST, LIST]
+    # Look for the key, create, look again for a racing twin (which also shows it completed).
+    assert api.log == [LIST, POST, LIST]
     api.log = []
     again = snapshot(api, capsys, server_id=101, name="n")
     assert not again["changed"] and again["snapshot"]["id"] == created["snapshot"]["id"]
     assert api.log == [LIST]
+
+
+def test_a_slow_create_is_polled_until_completed(api, capsys):
+    api.in_progress_reads = 3
+    created = snapshot(api, capsys, server_id=101, name="n")
+    assert created["snapshot"]["status"] == "completed"
+    # The first look, the look for a twin and the first poll see it in progress; the second poll sees it completed.
+    assert api.log == [LIST, POST, LIST, LIST, LIST]
+
+
+def test_a_wait_that_times_out_keeps_the_id_and_status(api, capsys):
+    api.in_progress_reads = None
+    result = snapshot(api, capsys, server_id=101, name="n", wait_timeout=1)
+    assert result["failed"] and "Timed out after 1 s" in result["msg"]
+    assert result["snapshot"]["status"] == "in_progress" and result["api_error"]["reason"] == "wait_timeout"
+    assert result["changed"]
 
 
 def test_without_wait_it_returns_in_progress(api, capsys):

@@ -86,3 +86,29 @@ def test_error_texts():
 def test_loopback_hosts():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
     assert not is_loopback("10.0.0.1") and not is_loopback("admin.vps.org") and not is_loopback(None)
+
+
+def poll_times(duration, wait_timeout=3600):
+    """The moments the client polls an operation that ends after ``duration`` s, on a virtual clock."""
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.client import Deadline, VpsorgClient
+
+    clock = [0.0]
+    polls = []
+
+    def fetch():
+        polls.append(clock[0])
+        return {"status": "completed" if clock[0] >= duration else "in_progress"}
+
+    client = VpsorgClient.__new__(VpsorgClient)
+    client.sleep = lambda seconds: clock.__setitem__(0, clock[0] + seconds)
+    client.wait_for(fetch, lambda obj: obj["status"] == "completed", Deadline(wait_timeout, clock=lambda: clock[0]), "x")
+    return polls
+
+
+def test_poll_schedule_fits_the_documented_durations():
+    ten_minutes = poll_times(600)
+    assert len(ten_minutes) <= 25 and ten_minutes[-1] - 600 <= 30
+    assert poll_times(60)[-1] - 60 <= 10
+    # Never more than 30 s late, whatever the duration.
+    for duration in range(1, 1200, 7):
+        assert poll_times(duration)[-1] - duration <= 30
