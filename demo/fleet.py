@@ -65,6 +65,8 @@ class Fleet:
                 "vpsorg_server_id": server_id,
                 "demo_disk": self.disk(name),
                 "demo_breaks": breaks or "nothing",
+                # The role's record of finished runs lives on the host's disk, as on a real host.
+                "patch_with_rollback_state_dir": os.path.join(self.disk(name), "var", "lib", "vpsorg-patch-with-rollback"),
                 "patch_with_rollback_verify_host": "127.0.0.1",
                 "patch_with_rollback_verify_port": self.sim.ports.port_of(server_id),
                 "patch_with_rollback_verify_urls": [
@@ -76,23 +78,33 @@ class Fleet:
         write(path, json.dumps({"all": {"hosts": hosts}}, indent=2))
         return path
 
-    def run(self, extra_vars=None, extra_host_vars=None, env=None, args=()):
-        """Run playbooks/patch_with_rollback.yml over the fleet; return (process, report)."""
-        report = os.path.join(self.root, "report.json")
-        if os.path.exists(report):
-            os.unlink(report)
+    def run(self, extra_vars=None, extra_host_vars=None, env=None, args=(), report_path="", cwd=None):
+        """Run playbooks/patch_with_rollback.yml over the fleet; return (process, report).
+
+        The report goes to ``report_path`` (default: report.json in the fleet's
+        folder); with ``report_path=None`` the role's default place is used,
+        which is ``cwd`` outside AWX.
+        """
+        if report_path == "":
+            report_path = os.path.join(self.root, "report.json")
         variables = {
             "patch_with_rollback_patch_tasks": os.path.join(HERE, "patch_tasks.yml"),
             "patch_with_rollback_verify_timeout": 3,
-            "patch_with_rollback_report_path": report,
         }
+        if report_path is None:
+            report = os.path.join(cwd or os.getcwd(), "patch_with_rollback-report.json")
+        else:
+            report = variables["patch_with_rollback_report_path"] = report_path
+        if os.path.exists(report):
+            os.unlink(report)
         variables.update(extra_vars or {})
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                    "-i", self.inventory(extra_host_vars), os.path.join(ROOT, "playbooks", "patch_with_rollback.yml"),
                    "-e", json.dumps(variables)] + list(args)
         full_env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1", **self.env())
         full_env.update(env or {})
-        process = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=900, check=False)
+        process = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=900, check=False,
+                                 cwd=cwd)
         result = None
         if os.path.exists(report):
             with open(report) as handle:
