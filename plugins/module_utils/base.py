@@ -76,9 +76,6 @@ class VpsorgModule:
     argument_spec = {}
     mutually_exclusive = []
     required_one_of = []
-    required_if = []
-    required_together = []
-    required_by = {}
 
     def __init__(self):
         spec = vpsorg_argument_spec()
@@ -87,9 +84,6 @@ class VpsorgModule:
             argument_spec=spec,
             mutually_exclusive=self.mutually_exclusive,
             required_one_of=self.required_one_of,
-            required_if=self.required_if,
-            required_together=self.required_together,
-            required_by=self.required_by,
             supports_check_mode=True,
         )
         self.params = self.module.params

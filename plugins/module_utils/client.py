@@ -85,6 +85,8 @@ class VpsorgApiError(Exception):
             "path": self.path,
             "reason": self.reason,
             "message": self.message,
+            # The API's own error body when it was JSON ({"name": ["..."]}), for tasks that act on a field.
+            "body": self.body,
         }
 
 

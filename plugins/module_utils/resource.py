@@ -115,7 +115,6 @@ class ResourceModule(VpsorgModule):
     """present/absent for a keyed resource; a subclass sets ``kind`` and its hooks."""
 
     kind = None  # a kinds.Kind
-    mutually_exclusive = []
 
     # -------------------------------------------------------- subclass hooks
 
