@@ -187,7 +187,7 @@ def created_server(created, object_id):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--order", default="reshuffle", help="simulator list order (reshuffle, updated, ...)")
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--retry-after", type=float, default=1.0)

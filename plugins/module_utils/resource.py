@@ -219,8 +219,8 @@ class ResourceModule(VpsorgModule):
                 self.max_age = self.duration("rotate.max_age", rotate["max_age"])
             if params["state"] == "absent" and (self.key is not None or params[kind.id_option] is not None):
                 self.fail("state=absent with rotate prunes the %s of a server by prefix; it takes server_id only, not "
-                          "%s or %s. To delete one %s, leave rotate out." % (kind.plural, kind.key_field,
-                                                                            kind.id_option, kind.name))
+                          "%s or %s. To delete one %s, leave rotate out."
+                          % (kind.plural, kind.key_field, kind.id_option, kind.name))
         if params.get("reuse_within") is not None:
             if not rotate:
                 self.fail("reuse_within needs rotate.prefix: the prefix names the %s that may be reused." % kind.plural)

@@ -77,7 +77,7 @@ def test_reshuffle_changes_the_order_between_requests(vpsorg_sim, api):
     vpsorg_sim.control.configure(order="reshuffle", page_size=2)
     for index in range(6):
         api("POST", "/snapshots/", json={"server_id": 101 + index % 2, "name": "r%d" % index})
-    reads = [read_pages(api) for _ in range(20)]
+    reads = [read_pages(api) for _read in range(20)]
     assert len(set(tuple(r) for r in reads)) > 1
     # Some page-by-page read saw an id twice (and so missed another).
     assert any(len(set(r)) < len(r) for r in reads)
@@ -87,7 +87,7 @@ def test_concurrent_same_name_creates_both_succeed(vpsorg_sim, api):
     """The API does not enforce unique names: two racing creates make two objects."""
     vpsorg_sim.control.fault("slow", count=2, delay=0.5, methods=["POST"], path="/snapshots/")
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda _: api("POST", "/snapshots/", json={"server_id": 101, "name": "race"}), range(2)))
+        answers = list(pool.map(lambda _index: api("POST", "/snapshots/", json={"server_id": 101, "name": "race"}), range(2)))
     assert [a.status_code for a in answers] == [201, 201]
     assert len([s for s in api("GET", "/snapshots/").json()["results"] if s["name"] == "race"]) == 2
 
@@ -105,7 +105,7 @@ def test_a_barrier_lets_racing_requests_in_together(vpsorg_sim, api):
 
 def test_skip_aims_a_fault_at_a_later_request(vpsorg_sim, api):
     vpsorg_sim.control.fault("500", count=1, skip=2, methods=["GET"])
-    assert [api("GET", "/snapshots/").status_code for _ in range(4)] == [200, 200, 500, 200]
+    assert [api("GET", "/snapshots/").status_code for _request in range(4)] == [200, 200, 500, 200]
 
 
 def test_backdate_sets_an_age_or_a_future_time(vpsorg_sim, api):

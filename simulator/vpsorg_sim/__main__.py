@@ -10,7 +10,7 @@ import time
 
 from .faults import FaultRule
 from .server import DEFAULT_TOKEN, SimServer
-from .state import KINDS, ORDERS
+from .model import KINDS, ORDERS
 
 # What --sandbox seeds: a small fleet whose disks are folders a playbook can look into.
 SANDBOX_SERVERS = ((101, "web-01"), (102, "web-02"), (103, "db-01"))

@@ -16,17 +16,7 @@ import time
 
 from .backups import BackupsMixin
 from .clock import ClockMixin
-from .model import (  # noqa: F401  (re-exported: the HTTP layer and tests import them from here)
-    BACKUP,
-    DEFAULT_DURATIONS,
-    DESCRIPTION_MAX_LENGTH,
-    KINDS,
-    NAME_MAX_LENGTH,
-    ORDERS,
-    RESTORE,
-    SNAPSHOT,
-    SimError,
-)
+from .model import BACKUP, DEFAULT_DURATIONS, ORDERS, SNAPSHOT, SimError
 from .records import RecordsMixin
 from .servers import ServersMixin
 from .snapshots import SnapshotsMixin

@@ -33,4 +33,4 @@ def run_tasks(playbook, sim, tasks, args=(), inventory="localhost,", hosts="loca
 
 
 def requests_of(sim, method, path=None):
-    return [e for e in sim.control.requests(method=method, path=path)]
+    return sim.control.requests(method=method, path=path)

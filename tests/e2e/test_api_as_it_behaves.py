@@ -116,7 +116,7 @@ def in_background(function):
 
 def wait_for_log(sim, condition):
     """Poll the request log until ``condition(entries)`` holds (a state, not a duration, ends it)."""
-    for _ in range(6000):
+    for _attempt in range(6000):
         if condition(sim.control.requests()):
             return
         time.sleep(0.1)

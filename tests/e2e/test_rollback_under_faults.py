@@ -23,7 +23,7 @@ HOST = ("web-02", 102, "health")
 
 def wait_until(condition):
     """Poll a condition of the simulator's state; a state, not a duration, ends the wait."""
-    for _ in range(6000):
+    for _attempt in range(6000):
         if condition():
             return
         time.sleep(0.1)

@@ -143,11 +143,6 @@ class FakeApi:
                 obj["status"] = "completed"
 
 
-@pytest.fixture
-def api():
-    return FakeApi()
-
-
 @contextmanager
 def no_connect(module_class, api):
     """Make ``module_class`` use ``api`` instead of a real client."""

@@ -8,7 +8,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.restore import Restor
 from ansible_collections.vpsorg.cloud.plugins.modules.vpsorg_backup import BackupModule
 from ansible_collections.vpsorg.cloud.plugins.modules.vpsorg_snapshot import SnapshotModule
 
-from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.fake_api import api, run_module, warning_texts  # noqa: F401  (api is a fixture)
+from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.fake_api import run_module, warning_texts
 
 SNAPSHOTS = "/snapshots/"
 BACKUPS = "/backups/"
