@@ -141,7 +141,8 @@ def test_an_unresolved_rollback_is_protected_until_the_operator_resolves_it(make
 
 
 def test_a_dry_run_changes_nothing_and_says_what_would_happen(make_fleet, tmp_path):
-    fleet = make_fleet([("web-01", 101, None), ("full", 102, None), ("left", 103, None), ("ghost", 104, None)])
+    # "full" goes first, alone: a dry run reports every host, so its wave does not stop the next one.
+    fleet = make_fleet([("full", 102, None), ("web-01", 101, None), ("left", 103, None), ("ghost", 104, None)])
     state = fleet.sim.state
     # web-01: two earlier runs that ended patched (their snapshots kept); rotation (keep 2) would delete the older.
     ledger = os.path.join(fleet.disk("web-01"), "var", "lib", "vpsorg-patch-with-rollback")
@@ -160,15 +161,16 @@ def test_a_dry_run_changes_nothing_and_says_what_would_happen(make_fleet, tmp_pa
     cwd = tmp_path / "operator"
     cwd.mkdir()
     fleet.sim.log.clear()
-    process, report = fleet.run({"patch_with_rollback_first_wave": 1, "patch_with_rollback_wave_size": 1},
-                                extra_host_vars=ghost, args=["--check"], report_path=None, cwd=str(cwd))
+    process, report = fleet.run({"patch_with_rollback_first_wave": 1}, extra_host_vars=ghost, args=["--check"],
+                                report_path=None, cwd=str(cwd))
 
     assert process.returncode == 0, process.stdout[-4000:]
     assert mutating(fleet) == []
     assert report is not None and report["dry_run"] is True  # written in the current directory by default
     assert not os.path.exists(os.path.join(ROOT, "playbooks", "patch_with_rollback-report.json"))
-    assert statuses(report) == {"web-01": "would_patch", "full": "not_patched", "left": "unresolved",
+    assert statuses(report) == {"full": "not_patched", "web-01": "would_patch", "left": "unresolved",
                                 "ghost": "not_patched"}
+    assert [report["hosts"][name]["wave"] for name in ("full", "web-01", "left", "ghost")] == [1, 2, 2, 2]
     hosts = report["hosts"]
     assert hosts["web-01"]["preflight"]["rotation_would_delete"] == ["pre-patch-r1"]
     assert hosts["web-01"]["preflight"]["room"] is True and hosts["web-01"]["preflight"]["passed"] is True
