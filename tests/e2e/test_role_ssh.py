@@ -213,6 +213,7 @@ def test_a_host_whose_sshd_stays_down_after_the_restore_is_not_restored_again(wa
     assert "Do not restore again" in web03["message"]
     assert "snapshot %s (id %s)" % (web03["snapshot_name"], web03["snapshot_id"]) in web03["message"]
     assert "vpsorg.cloud.restore" not in web03["manual_step"]
+    assert web03["manual_step"].startswith("Look at web-03 from the provider's console")
     assert web03["snapshot_kept"] and run.fleet.sim.state.list_snapshots(103)[0]["id"] == web03["snapshot_id"]
     assert run.restored_snapshots().count(web03["snapshot_id"]) == 1
 
