@@ -173,6 +173,7 @@ def test_a_dry_run_changes_nothing_and_says_what_would_happen(make_fleet, tmp_pa
     assert [report["hosts"][name]["wave"] for name in ("full", "web-01", "left", "ghost")] == [1, 2, 2, 2]
     hosts = report["hosts"]
     assert hosts["web-01"]["preflight"]["rotation_would_delete"] == ["pre-patch-r1"]
+    assert "take snapshot pre-patch-%s (rotation deleting pre-patch-r1)" % report["run_id"] in hosts["web-01"]["message"]
     assert hosts["web-01"]["preflight"]["room"] is True and hosts["web-01"]["preflight"]["passed"] is True
     assert hosts["full"]["preflight"]["room"] is False and "No room for the snapshot" in hosts["full"]["message"]
     assert [s["name"] for s in hosts["left"]["preflight"]["unresolved_snapshots"]] == ["pre-patch-r0"]
