@@ -130,7 +130,8 @@ def test_an_unresolved_rollback_is_protected_until_the_operator_resolves_it(make
 
     # Resolved: patched, and the old snapshot is an ordinary one again, which rotation (keep 1) replaces.
     fleet.sim.log.clear()
-    process, report = fleet.run(dict(settings, patch_with_rollback_resolved_hosts=["web-01"]), extra_host_vars=fixed)
+    # Given on the command line as a plain string, as an operator may type it.
+    process, report = fleet.run(settings, extra_host_vars=fixed, args=["-e", "patch_with_rollback_resolved_hosts=web-01"])
     entry = report["hosts"]["web-01"]
     assert entry["status"] == "patched", process.stdout[-4000:]
     assert entry["preflight"]["marked_resolved"] == [snapshot["name"]]
