@@ -145,7 +145,7 @@ SSH_FLEET = (
 
 @pytest.fixture(scope="module")
 def waves_over_ssh(tmp_path_factory):
-    """One run of the collection's playbook over SSH, in waves of 1, 2 and 2 hosts."""
+    """One run of the collection's playbook over SSH, in waves of 2 and 3 hosts."""
     folder = str(tmp_path_factory.mktemp("waves-over-ssh"))
     lab = SshLab(folder)
     fleet = Fleet(os.path.join(folder, "fleet"), SSH_FLEET, durations=FAST)
@@ -164,7 +164,7 @@ def waves_over_ssh(tmp_path_factory):
         host_vars["web-03"]["patch_with_rollback_restore_verify_timeout"] = 5
         reboot = RebootOnRestore(fleet.sim, 102, lab.daemons["web-02"])
         reboot.start()
-        process, report = fleet.run({"patch_with_rollback_first_wave": 1, "patch_with_rollback_wave_size": 2,
+        process, report = fleet.run({"patch_with_rollback_first_wave": 2, "patch_with_rollback_wave_size": 3,
                                      "patch_with_rollback_max_fail_percentage": 100},
                                     extra_host_vars=host_vars, env=ssh_env(lab.control_dir))
         reboot.stop()
@@ -238,7 +238,7 @@ def test_the_waves_and_the_report_over_ssh(waves_over_ssh):
         "web-01": "patched", "web-02": "rolled_back", "web-03": "restored_unhealthy",
         "web-04": "not_patched", "web-05": "rolled_back"}
     assert run.process.returncode == 2  # the hosts that were not patched end failed
-    assert [run.hosts[name]["wave"] for name, _id, _b in SSH_FLEET] == [1, 2, 2, 3, 3]
+    assert [run.hosts[name]["wave"] for name, _id, _b in SSH_FLEET] == [1, 1, 2, 2, 2]
     assert run.app_version("web-01") == "version=2\n" and run.app_version("web-05") == "version=1\n"
     kept = {s["server"]["name"]: s["id"] for s in run.fleet.sim.state.list_snapshots()}
     assert kept == {name: run.hosts[name]["snapshot_id"] for name in ("web-02", "web-03", "web-05")}
