@@ -12,6 +12,8 @@ a test target.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 
@@ -24,28 +26,31 @@ def _everything(_obj):
     return True
 
 
-class Kind:
+class Kind(namedtuple("Kind", "name path key_field limit limit_label in_scope restore own_server_only")):
     """One resource kind: where it lives, what identifies it, its limit, how it restores a server.
 
     ``in_scope`` tells the objects that count towards ``limit`` and can match
     a key (automatic backups, for instance, do neither). ``restore`` builds the
     request that restores a server from one object, or is None when the kind
     cannot be restored from. ``own_server_only`` is true when an object can
-    only restore the server it belongs to.
+    only restore the server it belongs to. A declaration never changes, so it
+    is a tuple.
     """
 
-    def __init__(self, name, path, key_field, limit, limit_label, in_scope=_everything, restore=None,
-                 own_server_only=True):
-        self.name = name
-        self.plural = name + "s"
-        self.id_option = name + "_id"
-        self.path = path
-        self.key_field = key_field
-        self.limit = limit
-        self.limit_label = limit_label
-        self.in_scope = in_scope
-        self.restore = restore
-        self.own_server_only = own_server_only
+    __slots__ = ()
+
+    def __new__(cls, name, path, key_field, limit, limit_label, in_scope=_everything, restore=None,
+                own_server_only=True):
+        return super(Kind, cls).__new__(cls, name, path, key_field, limit, limit_label, in_scope, restore,
+                                        own_server_only)
+
+    @property
+    def plural(self):
+        return self.name + "s"
+
+    @property
+    def id_option(self):
+        return self.name + "_id"
 
     def object_path(self, object_id):
         return "%s%d/" % (self.path, object_id)
