@@ -378,9 +378,12 @@ class ResourceModule(VpsorgModule):
         view = self.read(created)
         for target in created:
             matches = self.lookup.keyed(view[target.server_id], self.key)
+            own = next((m for m in matches if m.get("id") == target.obj.get("id")), None)
+            if own is None:
+                continue
             # The fresher sighting: an operation that is quick may already be completed.
-            target.obj = next((m for m in matches if m.get("id") == target.obj.get("id")), target.obj)
-            if len(matches) < 2 or not any(m.get("id") == target.obj.get("id") for m in matches):
+            target.obj = own
+            if len(matches) < 2:
                 continue
             kept = survivor(matches)
             if kept.get("id") == target.obj.get("id"):
