@@ -9,7 +9,10 @@ the ratios are ours / uri (below 1.0 means the collection does better):
 - polls and lateness for 60 s and 600 s operations, on the simulator's time
   scale (the client's sleeps are scaled the same way);
 - an idempotent no-op and an info task per host;
-- delete by id and prune in an account of 1000 snapshots, pages of 10.
+- delete by id and prune in an account of 1000 snapshots, pages of 10;
+- the role patch_with_rollback's snapshot phase over N hosts (snapshot only,
+  one wave, 30 s snapshots): wall time, how far apart the snapshots started,
+  and requests. The role has no uri counterpart, so these are plain figures.
 """
 
 import argparse
@@ -44,20 +47,22 @@ class Bench:
             self.sim.state.add_server(server_id, "bench-%d" % server_id)
         self.servers = list(range(first, first + count))
 
-    def inventory(self, count):
+    def inventory(self, count, host_vars=None):
         hosts = dict(("h%d" % s, {"vpsorg_server_id": s, "ansible_connection": "local",
                                   "ansible_python_interpreter": sys.executable}) for s in self.servers[:count])
+        for name, variables in (host_vars or {}).items():
+            hosts[name].update(variables)
         path = os.path.join(self.root, "inventory-%d.json" % count)
         with open(path, "w") as handle:
             json.dump({"all": {"hosts": hosts}}, handle)
         return path
 
-    def run(self, playbook, count, forks=20, extra=None):
+    def run(self, playbook, count, forks=20, extra=None, host_vars=None):
         """(seconds, requests) of one ansible-playbook run over the first ``count`` servers."""
         self.sim.log.clear()
         env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1",
                    VPSORG_API_URL=self.sim.api_url, VPSORG_API_TOKEN=self.sim.token)
-        command = [PLAYBOOK, "-i", self.inventory(count), "-f", str(forks), playbook,
+        command = [PLAYBOOK, "-i", self.inventory(count, host_vars), "-f", str(forks), playbook,
                    "-e", json.dumps(extra or {})]
         started = time.monotonic()
         process = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -189,11 +194,34 @@ def large_account(bench):
     bench.sim.state.configure(page_size=None)
 
 
+def role(bench, count):
+    """The role's preflight and snapshot phases over ``count`` hosts: one wave, snapshot only, 30 s snapshots."""
+    bench.clear_snapshots()
+    bench.sim.state.configure(durations={"snapshot": 30.0})
+    report = os.path.join(bench.root, "role-report.json")
+    host_vars = dict(("h%d" % s, {"patch_with_rollback_state_dir": os.path.join(bench.root, "state", str(s))})
+                     for s in bench.servers[:count])
+    seconds, _requests = bench.run("vpsorg.cloud.patch_with_rollback", count, host_vars=host_vars, extra={
+        "patch_with_rollback_snapshot_only": True, "patch_with_rollback_first_wave": "100%",
+        "patch_with_rollback_report_path": report})
+    entries = bench.sim.log.entries()
+    posts = [e["time"] for e in entries if e["method"] == "POST" and e["path"].endswith("/snapshots/")]
+    with open(report) as handle:
+        hosts = json.load(handle)["hosts"].values()
+    print("\nThe role patch_with_rollback over %d hosts: snapshot only, one wave, 30 s snapshots, forks 20" % count)
+    print("  statuses %s" % sorted(set(h["status"] for h in hosts)))
+    print("  whole run %.1f s; snapshot phase per host: longest %.1f s" % (
+        seconds, max(h["durations"]["snapshot"] for h in hosts)))
+    print("  %d snapshots started within %.1f s of each other" % (len(posts), max(posts) - min(posts)))
+    print("  %d requests: %d POST, %d GET, %d DELETE" % tuple(
+        [len(entries)] + [len([e for e in entries if e["method"] == m]) for m in ("POST", "GET", "DELETE")]))
+
+
 def main():
     parser = argparse.ArgumentParser(description="Benchmark the collection against ansible.builtin.uri.")
     parser.add_argument("--rounds", type=int, default=1, help="alternated rounds per fleet size")
     parser.add_argument("--sizes", default="20,100", help="fleet sizes")
-    parser.add_argument("--only", default="", help="fleet, polling, per-task or account")
+    parser.add_argument("--only", default="", help="fleet, polling, per-task, account or role")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vpsorg-bench-") as root:
         bench = Bench(root)
@@ -210,6 +238,8 @@ def main():
             if args.only in ("", "fleet"):
                 for size in (int(s) for s in args.sizes.split(",")):
                     fleet(bench, size, args.rounds)
+            if args.only in ("", "role"):
+                role(bench, max(int(s) for s in args.sizes.split(",")))
         finally:
             bench.stop()
 

@@ -97,6 +97,7 @@ class Target:
     def __init__(self, server_id):
         self.server_id = server_id
         self.obj = None            # the keyed object: found, reused, planned or created
+        self.view = None           # the server's objects as this task last listed them, less what it deleted
         self.in_scope = []         # the server's objects that count towards the limit
         self.plan = None           # the rotation plan, when an object is to be created
         self.deleted = []
@@ -150,15 +151,26 @@ class ResourceModule(VpsorgModule):
         return [self.params["server_id"]]
 
     def read(self, targets):
-        """Every object of the targets' servers, by server id: one listing whatever the number of servers."""
+        """Every object of the targets' servers, by server id: one listing whatever the number of servers.
+
+        Each target keeps its server's part as ``view``, the latest this task has seen.
+        """
         server_ids = [t.server_id for t in targets]
         if len(server_ids) == 1:
-            return {server_ids[0]: self.lookup.on_server(server_ids[0])}
-        view = dict((server_id, []) for server_id in server_ids)
-        for obj in self.lookup.everywhere():
-            if server_id_of(obj) in view:
-                view[server_id_of(obj)].append(obj)
+            view = {server_ids[0]: self.lookup.on_server(server_ids[0])}
+        else:
+            view = dict((server_id, []) for server_id in server_ids)
+            for obj in self.lookup.everywhere():
+                if server_id_of(obj) in view:
+                    view[server_id_of(obj)].append(obj)
+        for target in targets:
+            target.view = view[target.server_id]
         return view
+
+    def forget(self, target, obj):
+        """This task deleted ``obj`` (or found it gone): it no longer counts in the target's view."""
+        if target.view is not None:
+            target.view = [o for o in target.view if o.get("id") != obj.get("id")]
 
     def failed(self, target, msg, error=None, **extra):
         """A target failed. With one server the task fails at once; in a fleet the others go on."""
@@ -397,6 +409,7 @@ class ResourceModule(VpsorgModule):
 
     def delete_own_duplicate(self, target):
         """Delete the duplicate this task made; if the API refuses while it is in progress, once it is done."""
+        self.forget(target, target.obj)
         try:
             self.lookup.delete(target.obj["id"])
         except VpsorgApiError as exc:
@@ -466,13 +479,19 @@ class ResourceModule(VpsorgModule):
                 self.warn("%s %s is still %r, so rotation deleted nothing yet; a later run with the same options "
                           "deletes the oldest once it is completed." % (
                               self.kind.name.capitalize(), target.obj.get("id"), target.obj.get("status")))
-        if not ready:
-            return
-        view = self.read(ready)
+        # The listing that showed an object completed is as fresh as another
+        # read would be; only an object seen completed elsewhere needs one.
+        stale = [t for t in ready if not self.seen_completed(t)]
+        if stale:
+            self.read(stale)
         for target in ready:
-            others = [o for o in view[target.server_id]
-                      if self.kind.in_scope(o) and o.get("id") != target.obj.get("id")]
+            others = [o for o in target.view if self.kind.in_scope(o) and o.get("id") != target.obj.get("id")]
             self.apply_plan(target, self.plan(others, target.obj.get(self.kind.key_field)))
+
+    @staticmethod
+    def seen_completed(target):
+        """Whether the target's latest listing holds its object, completed."""
+        return any(o.get("id") == target.obj.get("id") and o.get("status") == COMPLETED for o in target.view or ())
 
     def apply_plan(self, target, plan):
         """Delete the plan's victims now (in check mode, only report them)."""
@@ -484,6 +503,7 @@ class ResourceModule(VpsorgModule):
 
     def delete_victims(self, target, victims, reasons):
         for victim in victims:
+            self.forget(target, victim)
             if self.lookup.delete(victim["id"]):
                 target.changed = True
                 self.record_deleted(target, [victim], reasons)

@@ -3,6 +3,8 @@
 import json
 import os
 import sys
+import threading
+import time
 
 import pytest
 
@@ -19,8 +21,8 @@ FAST = {"snapshot": 0.3, "backup": 0.3, "restore": 0.5}
 def make_fleet(tmp_path):
     made = []
 
-    def make(hosts=DEMO_FLEET):
-        made.append(Fleet(str(tmp_path), hosts, durations=FAST))
+    def make(hosts=DEMO_FLEET, durations=FAST):
+        made.append(Fleet(str(tmp_path), hosts, durations=durations))
         return made[-1]
 
     yield make
@@ -110,13 +112,56 @@ def test_a_failed_restore_keeps_the_snapshot_and_says_what_to_do(make_fleet):
     assert [s["id"] for s in snapshots(fleet)] == [entry["snapshot_id"]]
 
 
+def reads_of(fleet, server_id):
+    """The GETs about one server, in order: 'server' for the server itself, 'list' for its snapshots."""
+    reads = []
+    for entry in fleet.sim.log.entries():
+        if entry["method"] != "GET":
+            continue
+        if entry["path"].endswith("/servers/%d/" % server_id):
+            reads.append("server")
+        elif entry["path"].endswith("/snapshots/") and "server_id=%d" % server_id in entry["query"]:
+            reads.append("list")
+    return reads
+
+
 def test_snapshot_only_mode(make_fleet):
-    fleet = make_fleet(DEMO_FLEET[:2])
-    process, report = fleet.run({"patch_with_rollback_snapshot_only": True, "patch_with_rollback_first_wave": "100%"})
+    # Operations end by the next request, so every read below is determined.
+    fleet = make_fleet(DEMO_FLEET[:2], durations={"snapshot": 0.0, "backup": 0.0, "restore": 0.0})
+    process, report = fleet.run({"patch_with_rollback_snapshot_only": True, "patch_with_rollback_first_wave": "100%",
+                                 "patch_with_rollback_throttle": 1}, args=["-f", "1"])
     assert process.returncode == 0, process.stdout[-3000:]
     assert set(statuses(report).values()) == {"snapshot_only"}
     assert sorted(s["server"]["name"] for s in snapshots(fleet)) == ["web-01", "web-02"]
     assert all(read(os.path.join(fleet.disk(name), "app.conf")) == "version=1\n" for name, _id, _b in DEMO_FLEET[:2])
+    # Preflight: the server, the snapshots, the check for room. Start: a listing, then the POST,
+    # then a look for a racing twin. Wait: one listing, which finds the snapshot completed.
+    for server_id in (101, 102):
+        assert reads_of(fleet, server_id) == ["server", "list", "list", "list", "list", "list"]
+    assert [e["method"] for e in fleet.sim.log.entries() if e["method"] != "GET"] == ["POST", "POST"]
+    assert len(fleet.sim.log.entries()) == 14
+
+
+def test_every_host_starts_its_snapshot_before_any_snapshot_is_waited_for(make_fleet):
+    """One API slot (throttle 1): a host waiting for its snapshot must not keep the others from starting theirs."""
+    hosts = [("web-%02d" % i, 200 + i, None) for i in range(1, 4)]
+    fleet = make_fleet(hosts)
+    fleet.sim.state.hold("snapshot")
+    finished = []
+    run = threading.Thread(target=lambda: finished.append(fleet.run(
+        {"patch_with_rollback_snapshot_only": True, "patch_with_rollback_first_wave": "100%",
+         "patch_with_rollback_throttle": 1})))
+    run.start()
+    posts = []
+    while run.is_alive() and len(posts) < len(hosts):  # ends on a state: every POST, or the run's end
+        time.sleep(0.2)
+        posts = [e for e in fleet.sim.log.entries() if e["method"] == "POST"]
+    fleet.sim.state.release("snapshot", finish=True)
+    run.join()
+    process, report = finished[0]
+    assert len(posts) == len(hosts), "only %d snapshots started while the first was held" % len(posts)
+    assert set(statuses(report).values()) == {"snapshot_only"}, process.stdout[-3000:]
+    assert [e["method"] for e in fleet.sim.log.entries() if e["method"] != "GET"] == ["POST"] * len(hosts)
 
 
 def test_a_server_that_is_not_running_is_not_touched(make_fleet):
