@@ -10,6 +10,7 @@ implements :meth:`VpsorgModule.run`; ``main()`` is ``TheModule.execute()``.
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 
@@ -26,7 +27,8 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
 
 DEFAULT_API_URL = "https://admin.vps.org/api/v1"
 
-_TIMESTAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?")
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def vpsorg_argument_spec():
@@ -42,19 +44,39 @@ def vpsorg_argument_spec():
     )
 
 
+def created_epoch(obj):
+    """Seconds since the epoch (UTC) of ``created_at``, or None when it cannot be read.
+
+    Inferred: the API writes ISO 8601 in UTC with a ``Z``; an explicit offset is
+    honoured and a timestamp without zone is taken as UTC.
+    """
+    match = _TIMESTAMP.match(str(obj.get("created_at") or "").strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    try:
+        epoch = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    fraction, zone = match.group(7), match.group(8)
+    if fraction:
+        epoch += float(fraction)
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return epoch
+
+
 def created_key(obj):
     """Sort key: creation time, then id (inferred: ids grow with time) for ties.
 
-    Timestamps are compared as numbers, not strings, so "…:00Z" and
-    "…:00.5Z" order correctly; an unreadable one sorts first.
+    The same reading of ``created_at`` as ages (created_epoch), so order and
+    age never disagree; an unreadable time sorts first.
     """
-    match = _TIMESTAMP.match(str(obj.get("created_at") or ""))
-    stamp = (0,) * 7
-    if match:
-        fraction = match.group(7) or "0"
-        stamp = tuple(int(part) for part in match.groups()[:6]) + (int(fraction.ljust(6, "0")[:6]),)
+    epoch = created_epoch(obj)
     object_id = obj.get("id")
-    return stamp, object_id if isinstance(object_id, int) else 0
+    return (float("-inf") if epoch is None else epoch), (object_id if isinstance(object_id, int) else 0)
 
 
 def newest_first(objects):

@@ -12,20 +12,16 @@ controller's clock in UTC; an object whose age cannot be told (no readable
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections import namedtuple
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_key
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_epoch, created_key
 
 COMPLETED = "completed"
 
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 RotationPlan = namedtuple("RotationPlan", ["victims", "blockers", "reasons", "ageless"])
 RotationPlan.__doc__ = """What rotation deletes and why.
@@ -45,30 +41,6 @@ def parse_duration(text):
     if seconds <= 0:
         raise ValueError("%r is not a duration longer than zero" % (text,))
     return seconds
-
-
-def created_epoch(obj):
-    """Seconds since the epoch (UTC) of ``created_at``, or None when it cannot be read.
-
-    Inferred: the API writes ISO 8601 in UTC with a ``Z``; an explicit offset is
-    honoured and a timestamp without zone is taken as UTC.
-    """
-    match = _TIMESTAMP.match(str(obj.get("created_at") or "").strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    try:
-        epoch = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    except (ValueError, OverflowError):
-        return None
-    fraction, zone = match.group(7), match.group(8)
-    if fraction:
-        epoch += float(fraction)
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    return epoch
 
 
 def age_of(obj, now):

@@ -61,6 +61,12 @@ def test_ordering_uses_time_then_id_and_handles_fractions():
     assert ids(newest_first(objects)) == [9, 8, 7, 1]
 
 
+def test_ordering_reads_offsets_as_ages_do():
+    # 01:00 at +02:00 is 23:00 UTC the day before: older, though it sorts later as text.
+    objects = [{"id": 1, "created_at": "2026-01-01T00:00:00Z"}, {"id": 2, "created_at": "2026-01-01T01:00:00+02:00"}]
+    assert ids(newest_first(objects)) == [1, 2]
+
+
 def test_retry_delays():
     policy = RetryPolicy(retries=5, max_delay=10, base_delay=1, jitter=lambda: 1.0)
     assert [policy.delay(n) for n in range(6)] == [1, 2, 4, 8, 10, 10]
