@@ -21,8 +21,8 @@ FAST = {"snapshot": 0.3, "backup": 0.3, "restore": 0.5}
 def make_fleet(tmp_path):
     made = []
 
-    def make(hosts=DEMO_FLEET, durations=FAST):
-        made.append(Fleet(str(tmp_path), hosts, durations=durations))
+    def make(hosts=DEMO_FLEET, durations=None):
+        made.append(Fleet(str(tmp_path), hosts, durations=durations or FAST))
         return made[-1]
 
     yield make
