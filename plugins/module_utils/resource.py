@@ -111,6 +111,11 @@ class Target:
     def alive(self):
         return self.failure is None
 
+    @property
+    def seen_completed(self):
+        """Whether the latest listing holds this target's object, completed."""
+        return any(o.get("id") == self.obj.get("id") and o.get("status") == COMPLETED for o in self.view or ())
+
 
 class ResourceModule(VpsorgModule):
     """present/absent for a keyed resource; a subclass sets ``kind`` and its hooks."""
@@ -151,21 +156,16 @@ class ResourceModule(VpsorgModule):
         return [self.params["server_id"]]
 
     def read(self, targets):
-        """Every object of the targets' servers, by server id: one listing whatever the number of servers.
-
-        Each target keeps its server's part as ``view``, the latest this task has seen.
-        """
-        server_ids = [t.server_id for t in targets]
-        if len(server_ids) == 1:
-            view = {server_ids[0]: self.lookup.on_server(server_ids[0])}
-        else:
-            view = dict((server_id, []) for server_id in server_ids)
-            for obj in self.lookup.everywhere():
-                if server_id_of(obj) in view:
-                    view[server_id_of(obj)].append(obj)
+        """Refresh each target's ``view``, every object of its server: one listing whatever the number of servers."""
+        if len(targets) == 1:
+            targets[0].view = self.lookup.on_server(targets[0].server_id)
+            return
+        by_server = dict((t.server_id, []) for t in targets)
+        for obj in self.lookup.everywhere():
+            if server_id_of(obj) in by_server:
+                by_server[server_id_of(obj)].append(obj)
         for target in targets:
-            target.view = view[target.server_id]
-        return view
+            target.view = by_server[target.server_id]
 
     def forget(self, target, obj):
         """This task deleted ``obj`` (or found it gone): it no longer counts in the target's view."""
@@ -251,9 +251,9 @@ class ResourceModule(VpsorgModule):
         if self.params[self.kind.id_option] is not None:
             return self.present_by_id()
         targets = [Target(server_id) for server_id in self.server_list()]
-        view = self.read(targets)
+        self.read(targets)
         for target in targets:
-            self.decide(target, view[target.server_id])
+            self.decide(target, target.view)
         to_create = [t for t in targets if t.alive and t.plan is not None]
         if self.check_mode:
             for target in to_create:
@@ -387,9 +387,9 @@ class ResourceModule(VpsorgModule):
         """
         if self.key is None or not created:
             return
-        view = self.read(created)
+        self.read(created)
         for target in created:
-            matches = self.lookup.keyed(view[target.server_id], self.key)
+            matches = self.lookup.keyed(target.view, self.key)
             own = next((m for m in matches if m.get("id") == target.obj.get("id")), None)
             if own is None:
                 continue
@@ -436,9 +436,9 @@ class ResourceModule(VpsorgModule):
             return
 
         def poll():
-            view = self.read(pending)
+            self.read(pending)
             for target in list(pending):
-                found = next((o for o in view[target.server_id] if o.get("id") == target.obj.get("id")), None)
+                found = next((o for o in target.view if o.get("id") == target.obj.get("id")), None)
                 if found is None:
                     pending.remove(target)
                     self.failed(target, "%s %s disappeared while waiting for it." % (
@@ -481,17 +481,12 @@ class ResourceModule(VpsorgModule):
                               self.kind.name.capitalize(), target.obj.get("id"), target.obj.get("status")))
         # The listing that showed an object completed is as fresh as another
         # read would be; only an object seen completed elsewhere needs one.
-        stale = [t for t in ready if not self.seen_completed(t)]
+        stale = [t for t in ready if not t.seen_completed]
         if stale:
             self.read(stale)
         for target in ready:
             others = [o for o in target.view if self.kind.in_scope(o) and o.get("id") != target.obj.get("id")]
             self.apply_plan(target, self.plan(others, target.obj.get(self.kind.key_field)))
-
-    @staticmethod
-    def seen_completed(target):
-        """Whether the target's latest listing holds its object, completed."""
-        return any(o.get("id") == target.obj.get("id") and o.get("status") == COMPLETED for o in target.view or ())
 
     def apply_plan(self, target, plan):
         """Delete the plan's victims now (in check mode, only report them)."""
@@ -533,9 +528,9 @@ class ResourceModule(VpsorgModule):
         if params[kind.id_option] is not None:
             return self.absent_by_id()
         targets = [Target(server_id) for server_id in self.server_list()]
-        view = self.read(targets)
+        self.read(targets)
         for target in targets:
-            objects = [o for o in view[target.server_id] if kind.in_scope(o)]
+            objects = [o for o in target.view if kind.in_scope(o)]
             if params.get("rotate"):
                 self.prune(target, objects)
                 continue
