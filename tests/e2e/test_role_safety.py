@@ -92,6 +92,8 @@ def test_waves_stop_after_a_bad_first_wave(make_fleet):
     assert [report["hosts"][name]["wave"] for name, _id, _b in hosts] == [1, 2, 2, 3]
     assert "in wave 1, 1 of 1 hosts did not end patched (canary)" in report["hosts"]["web-02"]["message"]
     assert "the run stopped before this host's wave" in report["hosts"]["web-04"]["message"]
+    for name in ("web-02", "web-03", "web-04"):
+        assert report["hosts"][name]["cause"] == report["hosts"][name]["message"]
     # Untouched: no snapshot, no patch, not even a read of the servers of the hosts never started.
     for server_id in (102, 103, 104):
         assert not [e for e in fleet.sim.log.entries()

@@ -7,52 +7,20 @@ which is what fooled the verification before it opened fresh connections.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
-import threading
 
 import pytest
 
-import sshd
-from conftest import BIN, ROOT, collections_path
+from conftest import BIN, ROOT
+from ssh_lab import RebootOnRestore, SshLab, ssh_env
 
 sys.path.insert(0, os.path.join(ROOT, "demo"))
 
 from fleet import Fleet, read  # noqa: E402
 
 FAST = {"snapshot": 0.3, "backup": 0.3, "restore": 0.5}
-
-
-def ssh_env(control_dir):
-    env = {"ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir, "ANSIBLE_HOST_KEY_CHECKING": "False",
-           "ANSIBLE_COLLECTIONS_PATH": collections_path()}
-    # The point of these tests is Ansible's default ssh_args (ControlMaster=auto, ControlPersist=60s).
-    assert "ANSIBLE_SSH_ARGS" not in os.environ, "ANSIBLE_SSH_ARGS would change the connection reuse under test"
-    return env
-
-
-class SshLab:
-    """The sshds of one test (or module), their client key and the ControlPersist sockets' folder."""
-
-    def __init__(self, folder):
-        if not sshd.available():
-            pytest.fail(sshd.missing_reason())
-        self.folder = folder
-        self.key = sshd.client_key(folder)
-        self.control_dir = sshd.control_path_dir()
-        self.daemons = {}
-
-    def add(self, name, start=True):
-        daemon = sshd.Sshd(os.path.join(self.folder, "sshd", name), self.key)
-        self.daemons[name] = daemon
-        return daemon.start() if start else daemon
-
-    def close(self):
-        for daemon in self.daemons.values():
-            daemon.power_off()
-        shutil.rmtree(self.control_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -62,44 +30,6 @@ def ssh_lab(tmp_path):
         yield lab
     finally:
         lab.close()
-
-
-class RebootOnRestore(threading.Thread):
-    """What a restore does to a real host: it goes down when the restore starts and boots once it is running.
-
-    The restore request is seen in the simulator's request log, which never
-    misses one; the host's sshd starts again only after that request and once
-    the server is running, so the role can only find it up by waiting for it.
-    """
-
-    def __init__(self, sim, server_id, daemon):
-        super().__init__(daemon=True)
-        self.sim, self.server_id, self.sshd = sim, server_id, daemon
-        self.stopped = threading.Event()
-        self.boots = 0
-
-    def restores(self):
-        ours = {s["id"] for s in self.sim.state.list_snapshots(self.server_id)}
-        return [e for e in self.sim.log.entries()
-                if e["method"] == "POST" and e["path"].endswith("/restore/") and e["status"] < 300
-                and int(e["path"].rstrip("/").split("/")[-2]) in ours]
-
-    def run(self):
-        seen = 0
-        while not self.stopped.wait(0.05):
-            if len(self.restores()) == seen:
-                continue
-            seen = len(self.restores())
-            self.sshd.power_off()
-            while not self.stopped.wait(0.05):
-                if self.sim.state.server_view(self.server_id)["status"] == "running":
-                    self.sshd.start()
-                    self.boots += 1
-                    break
-
-    def stop(self):
-        self.stopped.set()
-        self.join(timeout=30)
 
 
 def test_a_kept_connection_answers_for_a_dead_sshd_until_it_is_reset(ssh_lab, tmp_path):
@@ -224,6 +154,7 @@ def test_a_host_unreachable_before_the_run_gets_no_snapshot_and_no_restore(waves
     assert web04["status"] == "not_patched", run.process.stdout[-6000:]
     assert web04["preflight"]["reachable"] is False and web04["snapshot_id"] is None
     assert "unreachable through a fresh connection" in web04["message"]
+    assert web04["cause"].startswith("The host is unreachable through a fresh connection"), web04["cause"]
     assert run.fleet.sim.state.list_snapshots(104) == []
     # One snapshot for each of the four other hosts, restores only for the three that failed.
     assert len(run.requests("POST", "/snapshots/")) == 4
@@ -242,6 +173,9 @@ def test_the_waves_and_the_report_over_ssh(waves_over_ssh):
     assert run.app_version("web-01") == "version=2\n" and run.app_version("web-05") == "version=1\n"
     kept = {s["server"]["name"]: s["id"] for s in run.fleet.sim.state.list_snapshots()}
     assert kept == {name: run.hosts[name]["snapshot_id"] for name in ("web-02", "web-03", "web-05")}
+    # Every status but patched says what failed.
+    assert {name: bool(entry["cause"]) for name, entry in run.hosts.items()} == {
+        "web-01": False, "web-02": True, "web-03": True, "web-04": True, "web-05": True}
     summary = run.process.stdout[run.process.stdout.index("Summarize the run"):]
     for name, _id, _breaks in SSH_FLEET:
         assert name in summary

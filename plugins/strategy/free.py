@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) vpsorg.cloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: free
+short_description: Ansible's free strategy, plus a record of tasks that could not reach their host
+version_added: 1.1.0
+description:
+  - Runs a play exactly as the built-in P(ansible.builtin.free#strategy) strategy does.
+  - Also records, for each host, every task whose result was unreachable, also one with
+    C(ignore_unreachable), in the host fact C(vpsorg_cloud_unreachable) (a list of
+    C(task), C(message), C(ignored) and C(at)). Ansible itself keeps no trace of an ignored
+    unreachable result that a play could read.
+  - The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role)
+    needs it to tell a patch cut short by a host that went away from a complete one.
+author:
+  - vpsorg.cloud contributors
+"""
+
+from ansible.plugins.strategy.free import StrategyModule as BuiltinFree
+
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.unreachable_record import UnreachableRecorder
+
+
+class StrategyModule(UnreachableRecorder, BuiltinFree):
+    """The built-in free strategy with the unreachable record mixed in."""
