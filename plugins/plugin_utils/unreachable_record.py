@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-# Copyright: (c) vpsorg.cloud contributors
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A record, per host, of every task that could not reach its host.
 
 Ansible keeps no trace a play can read of a task result that was unreachable

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-# Copyright: (c) vpsorg.cloud contributors
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -19,7 +19,7 @@ description:
   - The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role)
     needs it to tell a patch cut short by a host that went away from a complete one.
 author:
-  - vpsorg.cloud contributors
+  - vpsorg.cloud maintainers (@vpsorg)
 """
 
 from ansible.plugins.strategy.free import StrategyModule as BuiltinFree
