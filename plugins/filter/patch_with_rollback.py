@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The filters of the role patch_with_rollback: its decisions and records, in Python.
+
+Each filter is a thin door to ``plugins/plugin_utils/patch_with_rollback.py``,
+where the logic and its unit tests live.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
+
+
+def patch_wave(hostvars, all_hosts, batch, settings):
+    return logic.plan_wave(hostvars, list(all_hosts), list(batch), dict(settings))
+
+
+def patch_preflight(wave, hostvars, listing, server_reads, settings):
+    settings = dict(settings)
+    settings["report_problem"] = logic.report_folder_problem(settings["report_file"])
+    return logic.judge_preflight(wave, hostvars, dict(listing or {}), dict(server_reads or {}), settings)
+
+
+def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, settings=None):
+    """The hosts (or servers, or record entries) a step of the wave acts on."""
+    preflight = preflight or {}
+    if what == "starting":
+        return logic.starting(wave)
+    if what == "unreachable_servers":
+        return logic.unreachable_servers(wave, hostvars)
+    if what == "quiescing":
+        return [] if wave["dry_run"] else logic.passed(preflight)
+    if what == "verified_servers":
+        return [wave["hosts"][h]["server_id"] for h in logic.verified(wave, hostvars)]
+    if what == "ledger_before":
+        return [] if wave["dry_run"] else logic.ledger_entries(preflight, settings or {})
+    if what == "snapshot_servers":
+        if wave["dry_run"]:
+            return []
+        return [wave["hosts"][h]["server_id"] for h in logic.snapshot_takers(wave, preflight, hostvars)]
+    if what == "patch_hosts":
+        return logic.patchers(wave, preflight, hostvars, dict(snapshots or {}), settings or {})
+    raise ValueError("patch_select: unknown selection %r" % (what,))
+
+
+def patch_failure(task_name, result, record, seen, phase):
+    return logic.failure(task_name, dict(result or {}), list(record or []), seen, phase)
+
+
+def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings):
+    return logic.build_records(wave, hostvars, dict(preflight or {}), dict(snapshots or {}), dict(marks or {}),
+                               dict(cleanup or {}), dict(ledger or {}), dict(settings))
+
+
+def patch_ledger_targets(records, settings):
+    return logic.ledger_targets(dict(records), dict(settings))
+
+
+def patch_report(hostvars, all_hosts, settings, records=None):
+    return logic.build_report(hostvars, list(all_hosts), dict(records or {}), dict(settings))
+
+
+def patch_summary(report, report_file, write_error=None):
+    return logic.summary_lines(report, report_file, write_error)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "patch_wave": patch_wave,
+            "patch_preflight": patch_preflight,
+            "patch_select": patch_select,
+            "patch_failure": patch_failure,
+            "patch_records": patch_records,
+            "patch_ledger_targets": patch_ledger_targets,
+            "patch_report": patch_report,
+            "patch_summary": patch_summary,
+        }

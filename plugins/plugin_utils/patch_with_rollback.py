@@ -1,0 +1,651 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role patch_with_rollback's decisions and records, as plain functions.
+
+The role's task files only orchestrate: they run the tasks that touch hosts
+and the API, and hand what those returned to the filters of
+``plugins/filter/patch_with_rollback.py``, which call these functions:
+
+- :func:`plan_wave` - the run id, the wave's number, and the canary gate;
+- :func:`judge_preflight` - per host: may it be patched, and if not, why;
+- :func:`build_records` - per host: what happened (status, cause, message,
+  next step, times), from the results of every phase;
+- :func:`build_report` - the run's report and its summary lines.
+
+``hostvars`` is anything that maps a host name to a mapping of its variables
+(Ansible's ``hostvars`` in the role, plain dicts in the unit tests).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import time
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import newest_first, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, plan_rotation
+
+SNAPSHOT_LIMIT = 5
+DONE = ("patched", "snapshot_only")
+# Statuses after which a host is not failed: done, or a dry run's verdict.
+NOT_FAILED = DONE + ("would_patch",)
+UNREACHABLE_FACT = "vpsorg_cloud_unreachable"
+PHASES = ("preflight", "snapshot", "patch", "verify", "rollback", "cleanup")
+
+
+def _get(mapping, key, default=None):
+    try:
+        value = mapping[key]
+    except (KeyError, TypeError):
+        return default
+    return default if value is None else value
+
+
+def _vars(hostvars, host):
+    try:
+        return hostvars[host]
+    except KeyError:
+        return {}
+
+
+def _registered(hostvars, host, name):
+    """A registered result, or {} when the task did not run for the host (or was never reached)."""
+    value = _get(_vars(hostvars, host), name, {})
+    return value if isinstance(value, dict) else {}
+
+
+def _failed(result):
+    return bool(result.get("failed")) or bool(result.get("unreachable"))
+
+
+def _text(value, default="failed"):
+    text = str(value if value not in (None, "") else default).strip()
+    return re.sub(r"\s+", " ", text)
+
+
+def _round(seconds):
+    return None if seconds is None else round(max(0.0, float(seconds)), 1)
+
+
+# ------------------------------------------------------------------ the wave
+
+def earlier_records(hostvars, all_hosts, batch):
+    """The records of hosts of earlier waves (batches) of this play, in play order."""
+    found = []
+    for host in all_hosts:
+        if host in batch:
+            continue
+        record = _get(_get(_vars(hostvars, host), "patch_with_rollback_records", {}), host)
+        if record:
+            found.append(record)
+    return found
+
+
+def run_id_for(given, job_id, earlier, now=None):
+    """One run id for every wave: an earlier wave's, else the one given, else the AWX job's, else a UTC stamp."""
+    for record in earlier:
+        if record.get("run_id"):
+            return record["run_id"]
+    text = str(given or job_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)))
+    return re.sub(r"[^A-Za-z0-9_-]", "-", text)
+
+
+def gate(earlier, max_fail_percentage, check_mode):
+    """Why this wave must not start (None: it may): the canary rule over the last wave before it."""
+    waves = [r for r in earlier if r.get("wave") is not None]
+    if check_mode or not waves:
+        return None
+    if any(r.get("status") == "not_started" for r in waves):
+        return "Not started: the run stopped before this host's wave."
+    last = max(r["wave"] for r in waves)
+    in_last = [r for r in waves if r["wave"] == last]
+    bad = [r for r in in_last if r.get("status") not in DONE]
+    if len(bad) * 100.0 / len(in_last) > float(max_fail_percentage):
+        return ("Not started: in wave %s, %d of %d hosts did not end patched (%s), more than the %s%% allowed "
+                "(patch_with_rollback_max_fail_percentage); later waves were not started." % (
+                    last, len(bad), len(in_last), ", ".join(r.get("host", "?") for r in bad), max_fail_percentage))
+    return None
+
+
+def refused_settings(settings):
+    """Why no host may start because of the run's own settings (None: they are fine)."""
+    value = settings.get("max_fail_percentage", 0)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if isinstance(value, bool) or number is None or not 0 <= number <= 100:
+        return ("Not started: patch_with_rollback_max_fail_percentage must be a number from 0 to 100 (the share of a "
+                "wave that may fail before later waves are stopped), not %r." % (value,))
+    return None
+
+
+def plan_wave(hostvars, all_hosts, batch, settings, now=None):
+    """The wave this batch is: run id, number, and per host whether it starts, its server and its record so far."""
+    now = time.time() if now is None else now
+    earlier = earlier_records(hostvars, all_hosts, batch)
+    stop = refused_settings(settings) or gate(earlier, settings.get("max_fail_percentage", 0), settings.get("check_mode"))
+    hosts = {}
+    for host in batch:
+        host_vars = _vars(hostvars, host)
+        server = _get(host_vars, settings.get("server_id_var", "vpsorg_server_id"))
+        unreachable = _get(host_vars, UNREACHABLE_FACT)
+        hosts[host] = {
+            "server_id": _server_id(server),
+            "server_id_given": server,
+            "starts": stop is None,
+            # None: the play keeps no record of unreachable tasks (not the collection's strategy).
+            "unreachable_seen": None if unreachable is None else len(unreachable),
+        }
+    return {
+        "run_id": run_id_for(settings.get("run_id"), settings.get("job_id"), earlier, now),
+        "number": max([r["wave"] for r in earlier if r.get("wave") is not None] or [0]) + 1,
+        "started_at": now,
+        "dry_run": bool(settings.get("check_mode")),
+        "stop": stop,
+        "hosts": hosts,
+    }
+
+
+def _server_id(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def starting(wave):
+    return sorted(host for host, entry in wave["hosts"].items() if entry["starts"])
+
+
+# ------------------------------------------------------------- the preflight
+
+def report_folder_problem(report_file):
+    """Why the report could not be written to ``report_file`` (None: it can), looked at on the controller."""
+    folder = os.path.dirname(report_file) or "."
+    if not os.path.exists(folder):
+        why = "the folder %s does not exist." % folder
+    elif not os.path.isdir(folder):
+        why = "%s is not a folder." % folder
+    elif not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(report_file) and not os.access(report_file, os.W_OK)):
+        why = "the folder %s is not writable." % folder
+    else:
+        return None
+    return ("The report cannot be written to %s: %s Set patch_with_rollback_report_path to a file in a folder that "
+            "exists." % (report_file, why))
+
+
+def _ledger_names(probe):
+    return set(line.strip() for line in probe.get("stdout_lines") or [] if line.strip())
+
+
+def _resolve_step(settings, host):
+    return ("ansible-playbook %s vpsorg.cloud.patch_with_rollback --limit %s -e '{\"patch_with_rollback_resolved_hosts\": "
+            "[\"%s\"]}'" % (settings.get("inventory_args", ""), host, host)).replace("  ", " ")
+
+
+def _restore_step(settings, host, snapshot_id):
+    return ("ansible-playbook %s vpsorg.cloud.restore -e target=%s -e snapshot_id=%s" % (
+        settings.get("inventory_args", ""), host, snapshot_id)).replace("  ", " ")
+
+
+def room_plan(server_snapshots, name, settings):
+    """Rotation's plan around the new snapshot, or None when a snapshot of that name is already there (reused)."""
+    others = [s for s in server_snapshots if s.get("name") != name]
+    if len(others) != len(server_snapshots):
+        return None
+    prefix = settings["prefix"] if settings.get("rotate") else None
+    keep = settings.get("rotate_keep") if settings.get("rotate") else None
+    return plan_rotation(others, "name", SNAPSHOT_LIMIT, name, prefix, keep)
+
+
+def judge_host(host, wave, hostvars, snapshots, listing_error, server_reads, settings):
+    """One host's preflight: what was seen, every problem found, and whether the host may be patched."""
+    entry = wave["hosts"][host]
+    probe = _registered(hostvars, host, "patch_with_rollback_probe")
+    name = settings["prefix"] + wave["run_id"]
+    problems = []
+    server_id = entry["server_id"]
+    if server_id is None:
+        problems.append("The host variable %s must hold the id of the host's VPS.org server (a positive integer), "
+                        "not %r." % (settings.get("server_id_var", "vpsorg_server_id"), entry["server_id_given"]))
+    reachable = bool(probe) and not probe.get("unreachable")
+    server_status = None
+    if not reachable:
+        read = server_reads.get(server_id) or {}
+        server_status = _get(_get(read, "server", {}), "status")
+        if read.get("failed"):
+            problems.append("Server %s could not be read: %s" % (server_id, _text(read.get("msg"))))
+        elif server_status and server_status != "running":
+            problems.append("Server %s is %s, not running." % (server_id, server_status))
+        problems.append("The host is unreachable through a fresh connection: %s" % _text(probe.get("msg"), "no answer"))
+    elif probe.get("failed"):
+        problems.append("The host's record of finished runs (%s) could not be read: %s" % (
+            settings.get("state_dir"), _text(probe.get("msg"))))
+    if listing_error:
+        problems.append("The server's snapshots could not be listed: %s" % listing_error)
+    mine = [s for s in snapshots if server_id_of(s) == server_id] if server_id is not None else []
+    owned = list(reversed(newest_first(s for s in mine if str(s.get("name", "")).startswith(settings["prefix"]))))
+    unresolved = []
+    if reachable and not probe.get("failed"):
+        finished = _ledger_names(probe)
+        unresolved = [s for s in owned if s.get("status") == COMPLETED and s.get("name") not in finished
+                      and s.get("name") != name]
+    resolved = host in settings.get("resolved_hosts", [])
+    blocking = [] if resolved else unresolved
+    if blocking:
+        listed = ", ".join("snapshot %s (id %s, taken %s)" % (s.get("name"), s.get("id"), s.get("created_at"))
+                           for s in blocking)
+        problems.append("Refused: %s %s left by an earlier run of this role that did not end patched (rolled back, "
+                        "failed or interrupted); this host is not patched again until you say it is resolved." % (
+                            listed, "is" if len(blocking) == 1 else "are"))
+    plan = None
+    room = None
+    if not listing_error and not blocking and server_id is not None:
+        plan = room_plan(mine, name, settings)
+        room = plan is None or not plan.blockers
+        if not room:
+            problems.append("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s);"
+                            " none of them is the role's to rotate%s. Delete one, or let rotation "
+                            "(patch_with_rollback_rotate) make room." % (
+                                server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(
+                                    plan.blockers)), "" if settings.get("rotate") else " (rotation is off)"))
+    if settings.get("report_problem"):
+        problems.append(settings["report_problem"])
+    if entry["unreachable_seen"] is None and not settings.get("snapshot_only"):
+        problems.append("The play's strategy keeps no record of tasks that could not reach the host, so the role could "
+                        "not tell a patch cut short by a host that went away from a complete one. Set strategy: "
+                        "vpsorg.cloud.linear (or vpsorg.cloud.free) on the play, as the playbook "
+                        "vpsorg.cloud.patch_with_rollback does.")
+    rotation = [s.get("name") for s in plan.victims] if plan is not None else []
+    judgement = {
+        "passed": not problems,
+        "problems": problems,
+        "server_status": server_status,
+        "reachable": reachable,
+        "snapshots": len(mine),
+        "snapshot_limit": SNAPSHOT_LIMIT,
+        "room": room,
+        "rotation_would_delete": rotation,
+        "unresolved_snapshots": unresolved,
+        "marked_resolved": [s.get("name") for s in unresolved] if resolved else [],
+    }
+    if problems:
+        judgement["verdict"] = "unresolved" if blocking else "not_patched"
+    if blocking:
+        judgement["manual_step"] = (
+            "Check %s. If it is fine as it is, say so: %s. To go back to the snapshot instead: %s" % (
+                host, _resolve_step(settings, host), _restore_step(settings, host, blocking[-1].get("id"))))
+    return judgement
+
+
+def judge_preflight(wave, hostvars, listing, server_reads, settings):
+    """Every starting host's preflight, from the probe of each host and one listing of the account's snapshots."""
+    listing_error = _text(listing.get("msg")) if _failed(listing) else None
+    snapshots = listing.get("snapshots") or []
+    reads = {}
+    for item in server_reads.get("results") or []:
+        reads[_server_id(item.get("item"))] = item
+    return dict((host, judge_host(host, wave, hostvars, snapshots, listing_error, reads, settings))
+                for host in starting(wave))
+
+
+def unreachable_servers(wave, hostvars):
+    """The servers of starting hosts that the probe could not reach: they are read, to say why."""
+    return sorted(set(entry["server_id"] for host, entry in wave["hosts"].items()
+                      if entry["starts"] and entry["server_id"] is not None
+                      and _registered(hostvars, host, "patch_with_rollback_probe").get("unreachable")))
+
+
+def passed(preflight):
+    return sorted(host for host, judgement in preflight.items() if judgement["passed"])
+
+
+def ledger_entries(preflight, settings):
+    """What the hosts' records of finished runs get before the snapshot: the earlier runs the operator resolved."""
+    return [{"host": host, "name": name, "status": "resolved"}
+            for host, judgement in sorted(preflight.items()) if judgement["passed"]
+            for name in judgement["marked_resolved"]]
+
+
+# ------------------------------------------------------------- the snapshot
+
+def snapshot_results(snapshots_result):
+    """Per server id, its entry of the fleet snapshot task (server_ids), and the task's own failure message."""
+    by_server = {}
+    for entry in snapshots_result.get("results") or []:
+        by_server[entry.get("server_id")] = entry
+    return by_server
+
+
+def snapshot_takers(wave, preflight, hostvars):
+    """The hosts whose snapshot is taken: preflight passed, and the quiesce ended well."""
+    return [host for host in passed(preflight)
+            if not _get(_vars(hostvars, host), "patch_with_rollback_quiesce_failure")
+            and not _lost_since(hostvars, host, wave["hosts"][host]["unreachable_seen"], 1)]
+
+
+def _lost_since(hostvars, host, seen, allowance=0):
+    """Tasks that could not reach the host since the record held ``seen`` entries (+ allowance for the probe)."""
+    record = _get(_vars(hostvars, host), UNREACHABLE_FACT) or []
+    return record[(seen or 0) + allowance:] if seen is not None and len(record) > seen + allowance else []
+
+
+def verified(wave, hostvars):
+    """The hosts patched and verified: no failure kept, and the fresh connection at the end of the checks made."""
+    found = []
+    for host in sorted(wave["hosts"]):
+        host_vars = _vars(hostvars, host)
+        patching = _get(host_vars, "patch_with_rollback_patching") or []
+        connection = _registered(hostvars, host, "patch_with_rollback_connection")
+        if host in patching and not _get(host_vars, "patch_with_rollback_failure") and connection \
+                and not _failed(connection) and not connection.get("skipped"):
+            found.append(host)
+    return found
+
+
+def snapshot_of(host, wave, by_server):
+    """The host's snapshot (the API's object) when the fleet task made or found it completed, else None."""
+    entry = by_server.get(wave["hosts"][host]["server_id"]) or {}
+    snapshot = entry.get("snapshot") or {}
+    if entry.get("failed") or snapshot.get("status") != COMPLETED:
+        return None
+    return snapshot
+
+
+def patchers(wave, preflight, hostvars, snapshots_result, settings):
+    """The hosts to patch: their snapshot is completed and their thaw ended well."""
+    if settings.get("snapshot_only") or wave["dry_run"]:
+        return []
+    by_server = snapshot_results(snapshots_result)
+    return [host for host in snapshot_takers(wave, preflight, hostvars)
+            if snapshot_of(host, wave, by_server) and not _get(_vars(hostvars, host), "patch_with_rollback_thaw_failure")]
+
+
+# -------------------------------------------------------------- the records
+
+def describe_failure(task_name, result):
+    """The words of a failed task (for rescue blocks): 'Task name: message', or the first failed item's."""
+    items = [item for item in (result or {}).get("results") or [] if isinstance(item, dict) and item.get("failed")]
+    if items:
+        item = items[0].get("item")
+        if isinstance(item, dict) and "url" in item:
+            item = item["url"]
+        return "%s: %s: %s" % (task_name or "a task", "" if item is None else item, _text(items[0].get("msg")))
+    return "%s: %s" % (task_name or "a task", _text((result or {}).get("msg"), "unreachable or failed"))
+
+
+def failure(task_name, result, record, seen, phase, now=None):
+    """What a rescue keeps of a failed patch or verification: the phase, the cause, the tasks that missed the host.
+
+    A task that could not reach the host during the patch is the cause, whichever task failed after it.
+    """
+    missed = (record or [])[seen or 0:] if seen is not None else []
+    return {
+        "phase": phase,
+        "cause": incomplete_cause(missed) if missed else describe_failure(task_name, result),
+        "unreachable_tasks": [entry.get("task") for entry in missed],
+        "at": time.time() if now is None else now,
+    }
+
+
+def incomplete_cause(missed):
+    names = ", ".join("'%s'" % entry.get("task") for entry in missed)
+    return ("Patch incomplete: the host was unreachable during the patch, so %s %s could not run (%s)" % (
+        "task" if len(missed) == 1 else "tasks", names, _text(missed[0].get("message"), "unreachable")))
+
+
+def build_record(host, wave, hostvars, preflight, snapshots_result, marks, cleanup_result, ledger_results, settings):
+    """Everything the role knows of one host at the end of its wave."""
+    host_vars = _vars(hostvars, host)
+    entry = wave["hosts"][host]
+    name = settings["prefix"] + wave["run_id"]
+    record = {
+        "host": host, "run_id": wave["run_id"], "dry_run": wave["dry_run"], "wave": wave["number"],
+        "status": "not_patched", "snapshot_id": None, "snapshot_name": name, "snapshot_kept": False,
+        "snapshot_reused": False, "rotation_deleted": [], "cause": None, "manual_step": None, "message": "",
+        "started_at": round(wave["started_at"], 3),
+    }
+    times = {"preflight": marks.get("preflight")}
+    if not entry["starts"]:
+        record.update(status="not_started", message=wave["stop"], cause=wave["stop"], snapshot_name=None)
+        record["durations"] = durations(wave["started_at"], {}, marks.get("preflight") or wave["started_at"])
+        return record
+    judgement = dict(preflight.get(host) or {})
+    verdict = judgement.pop("verdict", "not_patched")
+    manual_step = judgement.pop("manual_step", None)
+    record["preflight"] = judgement
+    if not judgement.get("passed"):
+        text = " ".join(judgement.get("problems", []))
+        record.update(status=verdict, cause=text, manual_step=manual_step,
+                      message=("Dry run: would not patch. " if wave["dry_run"] else "Not patched, nothing was done: ")
+                      + text)
+        record["durations"] = durations(wave["started_at"], times, times["preflight"])
+        return record
+    if wave["dry_run"]:
+        rotation = judgement.get("rotation_would_delete") or []
+        record.update(status="would_patch", cause="Dry run (check mode): nothing was changed.",
+                      message="Dry run: preflight passed. Would quiesce the host, take snapshot %s%s, thaw, patch and "
+                              "verify." % (name, " (rotation deleting %s)" % ", ".join(rotation) if rotation else ""))
+        record["durations"] = durations(wave["started_at"], times, times["preflight"])
+        return record
+
+    by_server = snapshot_results(snapshots_result)
+    snapshot_entry = by_server.get(entry["server_id"]) or {}
+    snapshot = snapshot_entry.get("snapshot") or {}
+    record["snapshot_id"] = snapshot.get("id")
+    record["snapshot_reused"] = bool(snapshot_entry) and not snapshot_entry.get("changed", True)
+    record["rotation_deleted"] = [s.get("name") for s in snapshot_entry.get("deleted_snapshots") or []]
+    times["snapshot"] = marks.get("snapshot")
+    quiesce = _get(host_vars, "patch_with_rollback_quiesce_failure")
+    lost_in_quiesce = _lost_since(hostvars, host, entry["unreachable_seen"], 1) if not quiesce else []
+    thaw = _get(host_vars, "patch_with_rollback_thaw_failure")
+    failure = None
+    if quiesce or lost_in_quiesce:
+        failure = quiesce or incomplete_cause(lost_in_quiesce).replace("during the patch", "during the quiesce")
+    elif not snapshot_entry or snapshot_entry.get("failed") or snapshot.get("status") != COMPLETED:
+        failure = "Take the snapshot: %s" % _text(snapshot_entry.get("msg") or snapshots_result.get("msg"),
+                                                 "no snapshot was taken")
+        if snapshot.get("id") and snapshot.get("status") != COMPLETED:
+            failure += " (last seen %s)" % snapshot.get("status")
+    elif thaw:
+        failure = thaw
+    if failure:
+        left = (" The snapshot %s (id %s) is left; nothing was patched." % (name, snapshot["id"])
+                if snapshot.get("id") else "")
+        record.update(status="not_patched", cause=failure, message="Not patched: " + failure + left,
+                      snapshot_kept=bool(snapshot.get("id")))
+        record["durations"] = durations(wave["started_at"], times, marks.get("snapshot"))
+        return record
+    if settings.get("snapshot_only"):
+        record.update(status="snapshot_only", snapshot_kept=True,
+                      cause="patch_with_rollback_snapshot_only is set: the patch was not run, as asked.",
+                      message="Snapshot %s (id %s) taken; nothing was patched, as asked." % (name, snapshot["id"]))
+        _note_ledger(record, host, ledger_results)
+        record["durations"] = durations(wave["started_at"], times, marks.get("snapshot"))
+        return record
+
+    failed = _get(host_vars, "patch_with_rollback_failure")
+    verified = _registered(hostvars, host, "patch_with_rollback_connection")
+    end = marks.get("verify")
+    if failed:
+        _record_rollback(record, host, entry["server_id"], host_vars, failed, settings)
+        in_verify = failed.get("phase") == "verify"
+        times.update(patch=marks.get("patch") if in_verify else failed.get("at"),
+                     verify=failed.get("at") if in_verify else None,
+                     rollback=_get(_get(host_vars, "patch_with_rollback_rollback", {}), "at"))
+        record["durations"] = durations(wave["started_at"], times, times["rollback"] or failed.get("at"))
+        return record
+    if not verified or _failed(verified):
+        # Never reached the end of its verification, yet no failure was recorded: the host left the play.
+        record.update(status="rollback_failed", snapshot_kept=True,
+                      cause="The run lost this host after its snapshot was taken; it was not verified.",
+                      message="The run lost this host after snapshot %s (id %s) was taken, before it was verified; "
+                              "nothing was rolled back. The snapshot is kept." % (name, snapshot["id"]),
+                      manual_step="Look at %s. If the patch left it broken: %s" % (
+                          host, _restore_step(settings, host, snapshot["id"])))
+        record["durations"] = durations(wave["started_at"], times, end)
+        return record
+    record.update(status="patched", message="Patched and verified.")
+    times.update(patch=marks.get("patch"), verify=end)
+    cleanup = _cleanup_outcome(entry["server_id"], snapshot, cleanup_result, settings)
+    if cleanup is not None:
+        record["snapshot_kept"] = cleanup["kept"]
+        if cleanup.get("error"):
+            record["message"] += (" Cleaning up the snapshots failed (%s); delete what is no longer needed with "
+                                  "vpsorg.cloud.prune_snapshots." % cleanup["error"])
+    times["cleanup"] = marks.get("cleanup")
+    _note_ledger(record, host, ledger_results)
+    record["durations"] = durations(wave["started_at"], times, times["cleanup"] or end)
+    return record
+
+
+def _cleanup_outcome(server_id, snapshot, cleanup_result, settings):
+    how = settings.get("cleanup", "delete")
+    if how == "keep":
+        return {"kept": True}
+    entry = snapshot_results(cleanup_result).get(server_id)
+    if entry is None:
+        error = _text(cleanup_result.get("msg")) if _failed(cleanup_result) else "the clean-up did not run"
+        return {"kept": True, "error": error}
+    gone = [s.get("id") for s in entry.get("deleted_snapshots") or []]
+    outcome = {"kept": snapshot.get("id") not in gone}
+    if entry.get("failed"):
+        outcome["error"] = _text(entry.get("msg"))
+    return outcome
+
+
+def _note_ledger(record, host, ledger_results):
+    for item in (ledger_results or {}).get("results") or []:
+        if _get(item.get("item"), "host") == host and _failed(item):
+            record["message"] += (" Recording this on the host failed (%s), so the next run will refuse the host "
+                                  "until you mark it resolved." % _text(item.get("msg")))
+            return
+
+
+def _record_rollback(record, host, server_id, host_vars, failed, settings):
+    rollback = _get(host_vars, "patch_with_rollback_rollback", {})
+    snapshot = "%s (id %s)" % (record["snapshot_name"], record["snapshot_id"])
+    cause = failed.get("cause")
+    record.update(failed_phase=failed.get("phase"), cause=cause, snapshot_kept=True)
+    if failed.get("unreachable_tasks"):
+        record["unreachable_tasks"] = failed["unreachable_tasks"]
+    resolve = _resolve_step(settings, host)
+    status = rollback.get("status")
+    if status == "rolled_back":
+        record.update(status="rolled_back", manual_step="Find out why the patch failed on %s, then run again with it "
+                                                        "marked resolved: %s" % (host, resolve),
+                      message="Patching failed (%s); the server was restored from snapshot %s and verified. The snapshot"
+                              " is kept, and the next runs leave this host alone until you mark it resolved." % (
+                                  cause, snapshot))
+    elif status == "restored_unhealthy":
+        record.update(status="restored_unhealthy",
+                      message="Patching failed (%s). The server was restored from snapshot %s and the restore "
+                              "completed, but the host did not pass the checks afterwards (%s). Do not restore again: "
+                              "the disk is already back to the snapshot. The snapshot is kept." % (
+                                  cause, snapshot, _text(rollback.get("error"))),
+                      manual_step="Look at %s from the provider's console (boot, network, sshd, services); once it is "
+                                  "healthy, run again with it marked resolved: %s" % (host, resolve))
+    else:
+        server_status = rollback.get("server_status") or "unknown"
+        record["server_status"] = server_status
+        restore = _restore_step(settings, host, record["snapshot_id"])
+        in_error = server_status == "error"
+        record.update(status="rollback_failed",
+                      message="Patching failed (%s) and the restore from snapshot %s failed too: %s. The snapshot is "
+                              "kept.%s" % (cause, snapshot, _text(rollback.get("error"), "the rollback did not run"),
+                                           " The server is now in status error, and the API refuses to restore a "
+                                           "server in error: have it brought back to running or stopped first (VPS.org"
+                                           " control panel or support), then restore by hand." if in_error
+                                           else " Restore by hand."),
+                      manual_step=("Once server %s is running or stopped again: " % server_id if in_error else "")
+                      + restore)
+
+
+def durations(start, times, end):
+    """Seconds per phase: each lasts from the end of the phase before it that took place."""
+    out, last = {}, start
+    for phase in PHASES:
+        mark = times.get(phase)
+        if mark is None:
+            out[phase] = None
+            continue
+        out[phase] = _round(float(mark) - last)
+        last = float(mark)
+    out["total"] = _round((end if end is not None else last) - start)
+    return out
+
+
+def build_records(wave, hostvars, preflight, snapshots_result, marks, cleanup_result, ledger_results, settings):
+    return dict((host, build_record(host, wave, hostvars, preflight or {}, snapshots_result or {}, marks or {},
+                                    cleanup_result or {}, ledger_results or {}, settings))
+                for host in sorted(wave["hosts"]))
+
+
+def ledger_targets(records, settings):
+    """Hosts whose snapshot stays although they need no rollback: their record of finished runs names it."""
+    return [{"host": host, "name": record["snapshot_name"], "status": record["status"]}
+            for host, record in sorted(records.items())
+            if record["status"] in DONE and record.get("snapshot_kept") and record.get("snapshot_id")]
+
+
+# -------------------------------------------------------------- the report
+
+def build_report(hostvars, all_hosts, records, settings, now=None):
+    """The run's report over every host of the play, and the summary lines."""
+    now = time.time() if now is None else now
+    hosts, run_id = {}, None
+    for host in all_hosts:
+        record = (records or {}).get(host) or _get(_get(_vars(hostvars, host), "patch_with_rollback_records", {}), host)
+        if not record:
+            message = "Not started: the run stopped before this host's wave."
+            record = {"host": host, "run_id": None, "dry_run": bool(settings.get("check_mode")), "status": "not_started",
+                      "snapshot_id": None, "snapshot_name": None, "snapshot_kept": False, "cause": message,
+                      "manual_step": None, "message": message}
+        hosts[host] = record
+        run_id = run_id or record.get("run_id")
+    for record in hosts.values():
+        record["run_id"] = record.get("run_id") or run_id
+    counts = {}
+    for record in hosts.values():
+        counts[record["status"]] = counts.get(record["status"], 0) + 1
+    report = {
+        "run_id": run_id,
+        "dry_run": bool(settings.get("check_mode")),
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "statuses": counts,
+        "hosts": hosts,
+    }
+    return report
+
+
+def summary_lines(report, report_file, write_error=None):
+    """The summary printed at the end of a run: a headline, then one line per host and its next step."""
+    headline = "patch_with_rollback run %s%s: %s." % (
+        report["run_id"], " (dry run)" if report["dry_run"] else "",
+        ", ".join("%d %s" % (count, status) for status, count in report["statuses"].items()))
+    if write_error:
+        headline += (" The report was NOT written to %s (%s). Every host still ends failed or ok by its own status; "
+                     "its full record is in this job's set_stats data (patch_with_rollback, the artifacts' or AWX's job "
+                     "stats) and in each host's patch_with_rollback_records fact." % (report_file, _text(write_error)))
+    else:
+        headline += " Report: %s" % report_file
+    lines = [headline]
+    for host, record in report["hosts"].items():
+        total = _get(record.get("durations") or {}, "total")
+        lines.append("%-16s %-18s %s%s%s" % (
+            host, record["status"], "wave %s, " % record["wave"] if record.get("wave") is not None else "",
+            "%.1f s" % total if total is not None else "-",
+            ", snapshot %s (id %s) kept" % (record.get("snapshot_name"), record.get("snapshot_id"))
+            if record.get("snapshot_kept") else ""))
+        if record["status"] not in NOT_FAILED:
+            lines.append("    " + (record.get("message") or ""))
+        if record.get("manual_step"):
+            lines.append("    Next: " + record["manual_step"])
+    return lines
