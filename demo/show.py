@@ -26,19 +26,20 @@ from fleet import Fleet, read  # noqa: E402
 PLAYBOOK = os.path.join(ROOT, "playbooks", "patch_with_rollback.yml")
 
 # The role's task files (and the demo's patch) that make a phase a person can follow,
-# by the name the progress lines give them. Files that only keep records (the run id,
-# waves, the host's ledger) are left out, as are files this demo does not know.
+# by the name the progress lines give them. Files that only keep records (the host's
+# ledger) are left out, as are files this demo does not know.
 PHASES = {
     "preflight": "preflight",
     "quiesce": "quiesce",
     "snapshot": "snapshot",
     "thaw": "thaw",
+    "patch": "patch",
     "patch_tasks": "patch",
     "patch_packages": "patch",
     "verify": "verify",
+    "checks": "verify",
+    "finish": "cleanup",
     "rollback": "rollback",
-    "rollback_verify": "reverify",
-    "cleanup": "cleanup",
     "report": "report",
 }
 

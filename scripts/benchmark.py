@@ -10,9 +10,11 @@ the ratios are ours / uri (below 1.0 means the collection does better):
   scale (the client's sleeps are scaled the same way);
 - an idempotent no-op and an info task per host;
 - delete by id and prune in an account of 1000 snapshots, pages of 10;
-- the role patch_with_rollback's snapshot phase over N hosts (snapshot only,
-  one wave, 30 s snapshots): wall time, how far apart the snapshots started,
-  and requests. The role has no uri counterpart, so these are plain figures.
+- the role patch_with_rollback over N hosts (snapshot, a trivial patch,
+  verify, clean-up; one wave; 10 s and 30 s snapshots) against the fleet
+  snapshot playbook over the same servers: the wall-time ratio, requests per
+  host (429s not counted) and task results per host (dispatches, counted by
+  scripts/bench/callback_plugins/dispatch_count.py).
 """
 
 import argparse
@@ -57,11 +59,11 @@ class Bench:
             json.dump({"all": {"hosts": hosts}}, handle)
         return path
 
-    def run(self, playbook, count, forks=20, extra=None, host_vars=None):
+    def run(self, playbook, count, forks=20, extra=None, host_vars=None, env=None):
         """(seconds, requests) of one ansible-playbook run over the first ``count`` servers."""
         self.sim.log.clear()
         env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1",
-                   VPSORG_API_URL=self.sim.api_url, VPSORG_API_TOKEN=self.sim.token)
+                   VPSORG_API_URL=self.sim.api_url, VPSORG_API_TOKEN=self.sim.token, **(env or {}))
         command = [PLAYBOOK, "-i", self.inventory(count, host_vars), "-f", str(forks), playbook,
                    "-e", json.dumps(extra or {})]
         started = time.monotonic()
@@ -194,27 +196,52 @@ def large_account(bench):
     bench.sim.state.configure(page_size=None)
 
 
-def role(bench, count):
-    """The role's preflight and snapshot phases over ``count`` hosts: one wave, snapshot only, 30 s snapshots."""
-    bench.clear_snapshots()
-    bench.sim.state.configure(durations={"snapshot": 30.0})
+def counted_run(bench, playbook, count, extra, host_vars=None):
+    """(seconds, requests without 429s, task results per host) of one run, counted by the bench callback."""
+    counts_file = os.path.join(bench.root, "dispatches.json")
+    env = {"ANSIBLE_CALLBACK_PLUGINS": os.path.join(BENCH, "callback_plugins"),
+           "ANSIBLE_CALLBACKS_ENABLED": "dispatch_count", "DISPATCH_COUNT_FILE": counts_file}
+    seconds, _requests = bench.run(playbook, count, extra=extra, host_vars=host_vars, env=env)
+    requests = len([e for e in bench.sim.log.entries() if e["status"] != 429])
+    with open(counts_file) as handle:
+        counted = json.load(handle)
+    return seconds, requests, sum(counted["hosts"].values()) / float(count), counted
+
+
+def role(bench, count, duration, rounds):
+    """The role over ``count`` hosts (snapshot, a trivial patch, verify, clean-up; one wave) against the fleet playbook."""
+    bench.sim.state.configure(durations={"snapshot": float(duration)})
     report = os.path.join(bench.root, "role-report.json")
     host_vars = dict(("h%d" % s, {"patch_with_rollback_state_dir": os.path.join(bench.root, "state", str(s))})
                      for s in bench.servers[:count])
-    seconds, _requests = bench.run("vpsorg.cloud.patch_with_rollback", count, host_vars=host_vars, extra={
-        "patch_with_rollback_snapshot_only": True, "patch_with_rollback_first_wave": "100%",
-        "patch_with_rollback_report_path": report})
-    entries = bench.sim.log.entries()
-    posts = [e["time"] for e in entries if e["method"] == "POST" and e["path"].endswith("/snapshots/")]
-    with open(report) as handle:
-        hosts = json.load(handle)["hosts"].values()
-    print("\nThe role patch_with_rollback over %d hosts: snapshot only, one wave, 30 s snapshots, forks 20" % count)
-    print("  statuses %s" % sorted(set(h["status"] for h in hosts)))
-    print("  whole run %.1f s; snapshot phase per host: longest %.1f s" % (
-        seconds, max(h["durations"]["snapshot"] for h in hosts)))
-    print("  %d snapshots started within %.1f s of each other" % (len(posts), max(posts) - min(posts)))
-    print("  %d requests: %d POST, %d GET, %d DELETE" % tuple(
-        [len(entries)] + [len([e for e in entries if e["method"] == m]) for m in ("POST", "GET", "DELETE")]))
+    role_vars = {"patch_with_rollback_patch_tasks": os.path.join(BENCH, "trivial_patch.yml"),
+                 "patch_with_rollback_first_wave": "100%", "patch_with_rollback_verify_port": 0,
+                 "patch_with_rollback_report_path": report}
+    print("\nThe role patch_with_rollback against the fleet snapshot playbook: %d hosts, %d s snapshots, one wave, "
+          "a trivial patch, forks 20 (%d alternated rounds)" % (count, duration, rounds))
+    totals = {"role": [0.0, 0, 0.0], "fleet": [0.0, 0, 0.0]}
+    for round_ in range(rounds):
+        for side in (("role", "fleet") if round_ % 2 == 0 else ("fleet", "role")):
+            bench.clear_snapshots()
+            if side == "role":
+                seconds, requests, per_host, counted = counted_run(bench, "vpsorg.cloud.patch_with_rollback", count,
+                                                                   role_vars, host_vars)
+                with open(report) as handle:
+                    statuses = sorted(set(h["status"] for h in json.load(handle)["hosts"].values()))
+                if statuses != ["patched"]:
+                    raise SystemExit("the role did not patch every host: %s" % statuses)
+            else:
+                seconds, requests, per_host, counted = counted_run(
+                    bench, "vpsorg.cloud.snapshot", count, {"snapshot_name": "bench-%d" % round_,
+                                                            "snapshot_prefix": "bench-"})
+            for index, value in enumerate((seconds, requests, per_host)):
+                totals[side][index] += value
+            print("  round %d %-5s %6.1f s %5d requests %5.2f per host %5.1f task results per host" % (
+                round_ + 1, side, seconds, requests, requests / float(count), per_host))
+    role_mean, fleet_mean = (totals[side][0] / rounds for side in ("role", "fleet"))
+    print("  wall time: role %.1f s, fleet playbook %.1f s, ratio %.2f" % (role_mean, fleet_mean, role_mean / fleet_mean))
+    print("  role: %.2f requests per host (429s not counted), %.1f task results per host" % (
+        totals["role"][1] / float(rounds * count), totals["role"][2] / rounds))
 
 
 def main():
@@ -239,7 +266,9 @@ def main():
                 for size in (int(s) for s in args.sizes.split(",")):
                     fleet(bench, size, args.rounds)
             if args.only in ("", "role"):
-                role(bench, max(int(s) for s in args.sizes.split(",")))
+                for size in (int(s) for s in args.sizes.split(",")):
+                    for duration in (10, 30):
+                        role(bench, size, duration, max(2, args.rounds))
         finally:
             bench.stop()
 

@@ -1,0 +1,281 @@
+"""The role patch_with_rollback's decisions and records on their own: gate, preflight, records, report."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
+
+START = 1000.0
+SETTINGS = {"prefix": "pre-patch-", "rotate": True, "rotate_keep": 2, "snapshot_only": False, "cleanup": "delete",
+            "state_dir": "/var/lib/x", "server_id_var": "vpsorg_server_id", "resolved_hosts": [],
+            "inventory_args": "-i inv", "report_problem": None}
+
+
+def wave(hosts, run_id="r1", number=1, stop=None, dry_run=False, seen=0):
+    return {"run_id": run_id, "number": number, "started_at": START, "dry_run": dry_run, "stop": stop,
+            "hosts": dict((h, {"server_id": s, "server_id_given": s, "starts": stop is None, "unreachable_seen": seen})
+                          for h, s in hosts.items())}
+
+
+def snap(object_id, server_id, name, created="2026-11-01T00:00:00Z", status="completed"):
+    return {"id": object_id, "server": {"id": server_id, "name": "s"}, "name": name, "status": status,
+            "created_at": created}
+
+
+PROBE_OK = {"changed": False, "stdout_lines": []}
+PROBE_DOWN = {"unreachable": True, "msg": "Failed to connect to the host via ssh: Connection refused"}
+
+
+# ------------------------------------------------------------------ the wave
+
+def test_the_gate_stops_a_wave_after_too_many_failures_and_every_wave_after_it():
+    earlier = [{"host": "a", "wave": 1, "status": "patched"}, {"host": "b", "wave": 1, "status": "rolled_back"}]
+    assert logic.gate(earlier, 50, False) is None  # 1 of 2 is 50 %: not more than allowed
+    stop = logic.gate(earlier, 49, False)
+    assert stop == ("Not started: in wave 1, 1 of 2 hosts did not end patched (b), more than the 49% allowed "
+                    "(patch_with_rollback_max_fail_percentage); later waves were not started.")
+    assert logic.gate(earlier + [{"host": "c", "wave": 2, "status": "not_started"}], 100, False) == \
+        "Not started: the run stopped before this host's wave."
+    assert logic.gate(earlier, 0, True) is None  # a dry run reports every host
+    # Only the last wave counts: wave 1 failed, wave 2 did not.
+    assert logic.gate(earlier + [{"host": "c", "wave": 2, "status": "snapshot_only"}], 0, False) is None
+
+
+@pytest.mark.parametrize("value", [150, -1, "lots", True, None])
+def test_a_max_fail_percentage_outside_0_to_100_starts_no_host(value):
+    planned = logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], {"max_fail_percentage": value}, now=START)
+    assert planned["hosts"]["a"]["starts"] is False
+    assert planned["stop"].startswith("Not started: patch_with_rollback_max_fail_percentage must be a number from 0 to 100")
+
+
+def test_one_run_id_for_every_wave_and_host():
+    hostvars = {"a": {"patch_with_rollback_records": {"a": {"run_id": "job-7", "wave": 1, "status": "patched"}}},
+                "b": {"vpsorg_server_id": "102", "vpsorg_cloud_unreachable": [{"task": "x"}]}}
+    planned = logic.plan_wave(hostvars, ["a", "b"], ["b"], {"run_id": "ignored", "max_fail_percentage": 0}, now=START)
+    assert planned["run_id"] == "job-7" and planned["number"] == 2
+    assert planned["hosts"]["b"] == {"server_id": 102, "server_id_given": "102", "starts": True, "unreachable_seen": 1}
+    assert logic.run_id_for("", "awx 12/3", []) == "awx-12-3"
+    assert logic.run_id_for("", "", [], now=0) == "19700101T000000Z"
+
+
+def test_a_play_without_the_record_of_unreachable_tasks_is_seen():
+    planned = logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], {"max_fail_percentage": 0}, now=START)
+    assert planned["hosts"]["a"]["unreachable_seen"] is None
+
+
+# ------------------------------------------------------------- the preflight
+
+def judge(hostvars, snapshots=(), settings=None, listing_error=None, reads=None, the_wave=None):
+    the_wave = the_wave or wave({"web": 101})
+    return logic.judge_host("web", the_wave, hostvars, list(snapshots), listing_error, reads or {},
+                            dict(SETTINGS, **(settings or {})))
+
+
+def test_a_host_that_answers_with_room_passes_and_says_what_rotation_would_delete():
+    snapshots = [snap(1, 101, "pre-patch-old", "2026-10-01T00:00:00Z"), snap(2, 101, "pre-patch-new"),
+                 snap(3, 102, "pre-patch-other-server")]
+    probe = dict(PROBE_OK, stdout_lines=["pre-patch-old", "pre-patch-new"])
+    judgement = judge({"web": {"patch_with_rollback_probe": probe}}, snapshots)
+    assert judgement["passed"] and judgement["problems"] == []
+    assert judgement["rotation_would_delete"] == ["pre-patch-old"]
+    assert judgement["room"] is True and judgement["snapshots"] == 2 and judgement["unresolved_snapshots"] == []
+
+
+def test_an_unreachable_host_is_refused_and_its_stopped_server_named():
+    reads = {101: {"server": {"id": 101, "status": "stopped"}}}
+    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_DOWN}}, reads=reads)
+    assert not judgement["passed"] and judgement["reachable"] is False and judgement["server_status"] == "stopped"
+    assert judgement["problems"] == [
+        "Server 101 is stopped, not running.",
+        "The host is unreachable through a fresh connection: Failed to connect to the host via ssh: Connection refused"]
+
+
+def test_a_snapshot_of_the_role_that_no_finished_run_names_blocks_the_host_until_resolved():
+    snapshots = [snap(7, 101, "pre-patch-r0")]
+    hostvars = {"web": {"patch_with_rollback_probe": PROBE_OK}}
+    judgement = judge(hostvars, snapshots)
+    assert not judgement["passed"] and judgement["verdict"] == "unresolved"
+    assert judgement["problems"][0].startswith("Refused: snapshot pre-patch-r0 (id 7, taken 2026-11-01T00:00:00Z) is left")
+    assert "vpsorg.cloud.restore -e target=web -e snapshot_id=7" in judgement["manual_step"]
+    assert "patch_with_rollback_resolved_hosts" in judgement["manual_step"]
+    resolved = judge(hostvars, snapshots, settings={"resolved_hosts": ["web"]})
+    assert resolved["passed"] and resolved["marked_resolved"] == ["pre-patch-r0"]
+    # An in-progress snapshot is not a restore point; a snapshot of another prefix is not the role's.
+    assert judge(hostvars, [snap(8, 101, "pre-patch-r0", status="in_progress"), snap(9, 101, "nightly")])["passed"]
+
+
+def test_no_room_names_what_is_in_the_way():
+    snapshots = [snap(i, 101, "manual-%d" % i, "2026-11-0%dT00:00:00Z" % i) for i in range(1, 6)]
+    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, snapshots)
+    assert judgement["room"] is False and not judgement["passed"]
+    assert judgement["problems"][0].startswith("No room for the snapshot: server 101 already has 5 snapshots")
+    assert "manual-5, manual-4, manual-3, manual-2, manual-1" in judgement["problems"][0]
+    # A re-run of the same run reuses its snapshot: no room is needed.
+    reused = snapshots[:4] + [snap(5, 101, "pre-patch-r1")]
+    assert judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, reused)["passed"]
+
+
+def test_every_other_reason_to_refuse_is_a_problem_of_its_own():
+    the_wave = wave({"web": 101}, seen=None)
+    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, listing_error="HTTP 500",
+                      settings={"report_problem": "The report cannot be written to /x/r.json: ..."}, the_wave=the_wave)
+    assert judgement["problems"] == [
+        "The server's snapshots could not be listed: HTTP 500",
+        "The report cannot be written to /x/r.json: ...",
+        judgement["problems"][2]]
+    assert judgement["problems"][2].startswith("The play's strategy keeps no record of tasks that could not reach")
+    assert judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, settings={"snapshot_only": True},
+                 the_wave=the_wave)["passed"]
+
+
+def test_a_server_id_that_is_not_a_positive_integer_is_refused():
+    the_wave = wave({"web": None})
+    the_wave["hosts"]["web"]["server_id_given"] = "web-01"
+    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, the_wave=the_wave)
+    assert judgement["problems"][0] == ("The host variable vpsorg_server_id must hold the id of the host's VPS.org "
+                                        "server (a positive integer), not 'web-01'.")
+
+
+def test_the_report_folder_is_looked_at_on_the_controller(tmp_path):
+    assert logic.report_folder_problem(str(tmp_path / "r.json")) is None
+    missing = str(tmp_path / "no" / "r.json")
+    assert logic.report_folder_problem(missing) == (
+        "The report cannot be written to %s: the folder %s does not exist. Set patch_with_rollback_report_path to a "
+        "file in a folder that exists." % (missing, os.path.dirname(missing)))
+    (tmp_path / "file").write_text("")
+    assert "is not a folder" in logic.report_folder_problem(str(tmp_path / "file" / "r.json"))
+
+
+# -------------------------------------------------------------- the records
+
+MARKS = {"preflight": START + 1, "snapshot": START + 11, "patch": START + 12, "verify": START + 15,
+         "cleanup": START + 16}
+SNAPSHOTS = {"results": [{"server_id": 101, "changed": True, "deleted_snapshots": [{"id": 1, "name": "pre-patch-x"}],
+                          "snapshot": snap(801, 101, "pre-patch-r1")}]}
+CLEANED = {"results": [{"server_id": 101, "changed": True, "deleted_snapshots": [{"id": 801, "name": "pre-patch-r1"}]}]}
+PASSED = {"web": {"passed": True, "problems": [], "reachable": True}}
+
+
+def record(host_vars, preflight=PASSED, snapshots=SNAPSHOTS, cleaned=CLEANED, settings=None, the_wave=None, ledger=None):
+    the_wave = the_wave or wave({"web": 101})
+    return logic.build_record("web", the_wave, {"web": host_vars}, preflight, snapshots, MARKS, cleaned, ledger or {},
+                              dict(SETTINGS, **(settings or {})))
+
+
+PATCHED_VARS = {"patch_with_rollback_patching": ["web"], "patch_with_rollback_connection": {"elapsed": 1},
+                "vpsorg_cloud_unreachable": []}
+
+
+def test_a_patched_host_and_its_times():
+    entry = record(PATCHED_VARS)
+    assert entry["status"] == "patched" and entry["message"] == "Patched and verified." and entry["cause"] is None
+    assert entry["snapshot_id"] == 801 and entry["snapshot_kept"] is False and entry["rotation_deleted"] == ["pre-patch-x"]
+    assert entry["durations"] == {"preflight": 1.0, "snapshot": 10.0, "patch": 1.0, "verify": 3.0, "rollback": None,
+                                  "cleanup": 1.0, "total": 16.0}
+    assert logic.verified(wave({"web": 101}), {"web": PATCHED_VARS}) == ["web"]
+
+
+def test_a_clean_up_that_failed_keeps_the_snapshot_and_says_so():
+    cleaned = {"failed": True, "results": [{"server_id": 101, "failed": True, "msg": "HTTP 500", "deleted_snapshots": []}]}
+    entry = record(PATCHED_VARS, cleaned=cleaned)
+    assert entry["status"] == "patched" and entry["snapshot_kept"] is True
+    assert "Cleaning up the snapshots failed (HTTP 500)" in entry["message"]
+    assert logic.ledger_targets({"web": entry}, SETTINGS) == [{"host": "web", "name": "pre-patch-r1", "status": "patched"}]
+
+
+def test_a_patch_cut_short_by_a_host_that_went_away_is_rolled_back_with_the_tasks_named():
+    missed = [{"task": "Step 2", "message": "Connection refused"}, {"task": "Step 3", "message": "Connection refused"}]
+    failure = logic.failure("Patch incomplete", {}, missed, 0, "patch", now=START + 12)
+    assert failure["cause"] == ("Patch incomplete: the host was unreachable during the patch, so tasks 'Step 2', "
+                                "'Step 3' could not run (Connection refused)")
+    host_vars = dict(PATCHED_VARS, patch_with_rollback_failure=failure,
+                     patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
+    entry = record(host_vars)
+    assert entry["status"] == "rolled_back" and entry["unreachable_tasks"] == ["Step 2", "Step 3"]
+    assert entry["failed_phase"] == "patch" and entry["snapshot_kept"] is True and entry["cause"] == failure["cause"]
+    assert entry["message"].startswith("Patching failed (Patch incomplete: ")
+    assert "restored from snapshot pre-patch-r1 (id 801) and verified" in entry["message"]
+    assert entry["durations"]["rollback"] == 8.0 and entry["durations"]["verify"] is None
+
+
+def test_a_failure_without_a_lost_task_is_described_by_the_task_that_failed():
+    result = {"results": [{"failed": True, "item": {"url": "http://h/health"}, "msg": "Status code was 503"}]}
+    failure = logic.failure("Check the HTTP endpoints", result, [], 0, "verify")
+    assert failure["cause"] == "Check the HTTP endpoints: http://h/health: Status code was 503"
+    assert failure["unreachable_tasks"] == []
+
+
+def test_the_three_endings_of_a_rollback():
+    failure = {"phase": "verify", "cause": "Wait for the host's port: Timeout", "unreachable_tasks": [], "at": START + 14}
+    unhealthy = record(dict(PATCHED_VARS, patch_with_rollback_failure=failure, patch_with_rollback_rollback={
+        "status": "restored_unhealthy", "error": "Reach the host through a fresh connection: timed out", "at": START + 30}))
+    assert unhealthy["status"] == "restored_unhealthy" and "Do not restore again" in unhealthy["message"]
+    assert unhealthy["manual_step"].startswith("Look at web from the provider's console")
+    failed = record(dict(PATCHED_VARS, patch_with_rollback_failure=failure, patch_with_rollback_rollback={
+        "status": "rollback_failed", "error": "HTTP 400", "server_status": "error", "at": START + 30}))
+    assert failed["status"] == "rollback_failed" and failed["server_status"] == "error"
+    assert failed["manual_step"] == ("Once server 101 is running or stopped again: ansible-playbook -i inv "
+                                     "vpsorg.cloud.restore -e target=web -e snapshot_id=801")
+
+
+def test_a_host_that_did_not_pass_or_never_started():
+    refused = {"web": {"passed": False, "problems": ["Refused: x."], "verdict": "unresolved", "manual_step": "Check web."}}
+    entry = record({}, preflight=refused)
+    assert entry["status"] == "unresolved" and entry["cause"] == "Refused: x." and entry["manual_step"] == "Check web."
+    assert entry["message"] == "Not patched, nothing was done: Refused: x." and "verdict" not in entry["preflight"]
+    stopped = record({}, the_wave=wave({"web": 101}, stop="Not started: the run stopped before this host's wave."))
+    assert stopped["status"] == "not_started" and stopped["cause"] == stopped["message"]
+    dry = record({}, the_wave=wave({"web": 101}, dry_run=True),
+                 preflight={"web": {"passed": True, "problems": [], "rotation_would_delete": ["pre-patch-x"]}})
+    assert dry["status"] == "would_patch" and dry["cause"] == "Dry run (check mode): nothing was changed."
+    assert "take snapshot pre-patch-r1 (rotation deleting pre-patch-x)" in dry["message"]
+
+
+def test_a_snapshot_that_failed_or_a_quiesce_that_failed_patches_nothing():
+    failed = {"failed": True, "msg": "1 of 1 servers failed",
+              "results": [{"server_id": 101, "failed": True, "msg": "Server 101 already has 5", "snapshot": None}]}
+    entry = record({}, snapshots=failed)
+    assert entry["status"] == "not_patched" and entry["cause"] == "Take the snapshot: Server 101 already has 5"
+    assert entry["durations"]["patch"] is None
+    quiesced = record({"patch_with_rollback_quiesce_failure": "Stop the services: nginx is unknown"})
+    assert quiesced["cause"] == "Stop the services: nginx is unknown"
+    assert quiesced["message"].endswith("The snapshot pre-patch-r1 (id 801) is left; nothing was patched.")
+    only = record({}, settings={"snapshot_only": True})
+    assert only["status"] == "snapshot_only" and only["snapshot_kept"] and only["cause"].startswith("patch_with_rollback")
+
+
+def test_every_status_but_patched_has_a_cause():
+    failure = {"phase": "patch", "cause": "boom", "unreachable_tasks": [], "at": START + 12}
+    entries = [record(PATCHED_VARS), record({}, preflight={"web": {"passed": False, "problems": ["No."]}}),
+               record({}, the_wave=wave({"web": 101}, stop="Not started: x")), record({}, settings={"snapshot_only": True}),
+               record({}, snapshots={}), record({}, the_wave=wave({"web": 101}, dry_run=True))]
+    entries += [record(dict(PATCHED_VARS, patch_with_rollback_failure=failure,
+                            patch_with_rollback_rollback={"status": s, "at": START + 20}))
+                for s in ("rolled_back", "restored_unhealthy", "rollback_failed")]
+    entries.append(record({"patch_with_rollback_patching": ["web"]}))  # lost before its verification ended
+    assert sorted(e["status"] for e in entries) == sorted([
+        "patched", "not_patched", "not_started", "snapshot_only", "not_patched", "would_patch", "rolled_back",
+        "restored_unhealthy", "rollback_failed", "rollback_failed"])
+    for entry in entries:
+        assert bool(entry["cause"]) == (entry["status"] != "patched"), entry
+
+
+# -------------------------------------------------------------- the report
+
+def test_the_report_covers_every_host_of_the_play_and_the_summary_names_the_next_steps():
+    records = {"web": dict(record(PATCHED_VARS), wave=1)}
+    hostvars = {"web": {"patch_with_rollback_records": records}, "db": {}}
+    report = logic.build_report(hostvars, ["web", "db"], {}, {"check_mode": False}, now=0)
+    assert report["run_id"] == "r1" and report["statuses"] == {"patched": 1, "not_started": 1}
+    assert report["hosts"]["db"]["run_id"] == "r1" and report["hosts"]["db"]["cause"].startswith("Not started")
+    assert report["generated_at"] == "1970-01-01T00:00:00Z"
+    lines = logic.summary_lines(report, "/tmp/r.json")
+    assert lines[0] == "patch_with_rollback run r1: 1 patched, 1 not_started. Report: /tmp/r.json"
+    assert lines[1] == "web              patched            wave 1, 16.0 s"
+    assert lines[2].startswith("db               not_started        -") and lines[3].startswith("    Not started")
+    unwritten = logic.summary_lines(report, "/tmp/r.json", "Destination directory /tmp does not exist")
+    assert "The report was NOT written to /tmp/r.json (Destination directory /tmp does not exist)" in unwritten[0]
+    assert "set_stats" in unwritten[0]
