@@ -328,23 +328,49 @@ def snapshot_takers(wave, preflight, hostvars):
     """The hosts whose snapshot is taken: preflight passed, and the quiesce ended well."""
     return [host for host in passed(preflight)
             if not _get(_vars(hostvars, host), "patch_with_rollback_quiesce_failure")
-            and not _lost_since(hostvars, host, wave["hosts"][host]["unreachable_seen"], 1)]
+            and not lost_before_patch(hostvars, host, wave["hosts"][host]["unreachable_seen"])]
 
 
-def _lost_since(hostvars, host, seen, allowance=0):
-    """Tasks that could not reach the host since the record held ``seen`` entries (+ allowance for the probe)."""
-    record = _get(_vars(hostvars, host), UNREACHABLE_FACT) or []
-    return record[(seen or 0) + allowance:] if seen is not None and len(record) > seen + allowance else []
+def lost_before_patch(hostvars, host, seen):
+    """Tasks that could not reach a host that passed preflight, from the wave's start to the patch's (quiesce, thaw)."""
+    host_vars = _vars(hostvars, host)
+    record = _get(host_vars, UNREACHABLE_FACT) or []
+    end = _get(_get(host_vars, "patch_with_rollback_patch_seen", {}), host)
+    return list(record[seen:end]) if seen is not None else []
+
+
+def missed_in_patch(hostvars, host):
+    """The tasks of the host's patch that could not reach it (the strategy's record between the patch's start and end)."""
+    host_vars = _vars(hostvars, host)
+    record = _get(host_vars, UNREACHABLE_FACT) or []
+    start = _get(_get(host_vars, "patch_with_rollback_patch_seen", {}), host)
+    end = _get(_get(host_vars, "patch_with_rollback_patch_ended_seen", {}), host)
+    if start is None or end is None:
+        return []
+    return list(record[int(start):int(end)])
+
+
+def patch_failure_of(hostvars, host):
+    """What failed the host's patch or verification: the rescue's record, or a patch cut short; None if nothing."""
+    host_vars = _vars(hostvars, host)
+    kept = _get(host_vars, "patch_with_rollback_failure")
+    if kept:
+        return kept
+    missed = missed_in_patch(hostvars, host)
+    if missed:
+        return {"phase": "patch", "cause": incomplete_cause(missed), "unreachable_tasks": [m.get("task") for m in missed],
+                "at": _get(_get(host_vars, "patch_with_rollback_marks", {}), "patch")}
+    return None
 
 
 def verified(wave, hostvars):
-    """The hosts patched and verified: no failure kept, and the fresh connection at the end of the checks made."""
+    """The hosts patched and verified: nothing failed, and the fresh connection at the end of the checks was made."""
     found = []
     for host in sorted(wave["hosts"]):
         host_vars = _vars(hostvars, host)
         patching = _get(host_vars, "patch_with_rollback_patching") or []
         connection = _registered(hostvars, host, "patch_with_rollback_connection")
-        if host in patching and not _get(host_vars, "patch_with_rollback_failure") and connection \
+        if host in patching and not patch_failure_of(hostvars, host) and connection \
                 and not _failed(connection) and not connection.get("skipped"):
             found.append(host)
     return found
@@ -444,7 +470,7 @@ def build_record(host, wave, hostvars, preflight, snapshots_result, marks, clean
     record["rotation_deleted"] = [s.get("name") for s in snapshot_entry.get("deleted_snapshots") or []]
     times["snapshot"] = marks.get("snapshot")
     quiesce = _get(host_vars, "patch_with_rollback_quiesce_failure")
-    lost_in_quiesce = _lost_since(hostvars, host, entry["unreachable_seen"], 1) if not quiesce else []
+    lost_in_quiesce = lost_before_patch(hostvars, host, entry["unreachable_seen"]) if not quiesce else []
     thaw = _get(host_vars, "patch_with_rollback_thaw_failure")
     failure = None
     if quiesce or lost_in_quiesce:
@@ -471,7 +497,7 @@ def build_record(host, wave, hostvars, preflight, snapshots_result, marks, clean
         record["durations"] = durations(wave["started_at"], times, marks.get("snapshot"))
         return record
 
-    failed = _get(host_vars, "patch_with_rollback_failure")
+    failed = patch_failure_of(hostvars, host)
     verified = _registered(hostvars, host, "patch_with_rollback_connection")
     end = marks.get("verify")
     if failed:

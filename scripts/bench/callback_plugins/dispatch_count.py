@@ -3,7 +3,7 @@
 For scripts/benchmark only: set ANSIBLE_CALLBACK_PLUGINS to this folder,
 ANSIBLE_CALLBACKS_ENABLED=dispatch_count and DISPATCH_COUNT_FILE to the output.
 A run_once task counts once, for the host it ran for; an include counts once
-per host it was included for, and the tasks of the included file on their own.
+per host (its own result), and the tasks of the included file on their own.
 """
 
 import collections
@@ -37,11 +37,6 @@ class CallbackModule(CallbackBase):
         self.tasks[result._task.get_name()] += 1
 
     v2_runner_on_ok = v2_runner_on_failed = v2_runner_on_skipped = v2_runner_on_unreachable = _count
-
-    def v2_playbook_on_include(self, included_file):
-        for host in included_file._hosts:
-            self.counts[host.get_name()] += 1
-            self.tasks["include " + os.path.basename(included_file._filename)] += 1
 
     def v2_playbook_on_stats(self, stats):
         with open(os.environ["DISPATCH_COUNT_FILE"], "w") as handle:

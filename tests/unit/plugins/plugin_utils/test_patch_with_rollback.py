@@ -279,3 +279,19 @@ def test_the_report_covers_every_host_of_the_play_and_the_summary_names_the_next
     unwritten = logic.summary_lines(report, "/tmp/r.json", "Destination directory /tmp does not exist")
     assert "The report was NOT written to /tmp/r.json (Destination directory /tmp does not exist)" in unwritten[0]
     assert "set_stats" in unwritten[0]
+
+
+def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
+    """The strategy's record between the patch's start and end is enough: the checks were skipped for it."""
+    missed = [{"task": "Step 2", "message": "Connection refused"}]
+    host_vars = dict(PATCHED_VARS, vpsorg_cloud_unreachable=[{"task": "probe"}] + missed + [{"task": "later check"}],
+                     patch_with_rollback_patch_seen={"web": 1}, patch_with_rollback_patch_ended_seen={"web": 2},
+                     patch_with_rollback_marks=MARKS, patch_with_rollback_rollback={"status": "rolled_back",
+                                                                                     "at": START + 20})
+    assert logic.missed_in_patch({"web": host_vars}, "web") == missed
+    the_wave = wave({"web": 101}, seen=1)  # the entry before the wave is another play's
+    assert logic.verified(the_wave, {"web": host_vars}) == []
+    entry = record(host_vars, the_wave=the_wave)
+    assert entry["status"] == "rolled_back" and entry["unreachable_tasks"] == ["Step 2"]
+    assert entry["cause"] == ("Patch incomplete: the host was unreachable during the patch, so task 'Step 2' could "
+                              "not run (Connection refused)")
