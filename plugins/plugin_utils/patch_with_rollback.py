@@ -415,16 +415,17 @@ def failure(task_name, result, record, seen, phase, now=None):
     missed = (record or [])[seen or 0:] if seen is not None else []
     return {
         "phase": phase,
-        "cause": incomplete_cause(missed) if missed else describe_failure(task_name, result),
+        "cause": incomplete_cause(missed, phase) if missed else describe_failure(task_name, result),
         "unreachable_tasks": [entry.get("task") for entry in missed],
         "at": time.time() if now is None else now,
     }
 
 
-def incomplete_cause(missed):
+def incomplete_cause(missed, phase="patch"):
     names = ", ".join("'%s'" % entry.get("task") for entry in missed)
-    return ("Patch incomplete: the host was unreachable during the patch, so %s %s could not run (%s)" % (
-        "task" if len(missed) == 1 else "tasks", names, _text(missed[0].get("message"), "unreachable")))
+    what = {"patch": ("Patch", "patch"), "verify": ("Checks", "checks")}.get(phase, (phase.capitalize(), phase))
+    return ("%s incomplete: the host was unreachable during the %s, so %s %s could not run (%s)" % (
+        what[0], what[1], "task" if len(missed) == 1 else "tasks", names, _text(missed[0].get("message"), "unreachable")))
 
 
 def build_record(host, wave, hostvars, preflight, snapshots_result, marks, cleanup_result, ledger_results, settings):
@@ -474,7 +475,7 @@ def build_record(host, wave, hostvars, preflight, snapshots_result, marks, clean
     thaw = _get(host_vars, "patch_with_rollback_thaw_failure")
     failure = None
     if quiesce or lost_in_quiesce:
-        failure = quiesce or incomplete_cause(lost_in_quiesce).replace("during the patch", "during the quiesce")
+        failure = quiesce or incomplete_cause(lost_in_quiesce, "quiesce")
     elif not snapshot_entry or snapshot_entry.get("failed") or snapshot.get("status") != COMPLETED:
         failure = "Take the snapshot: %s" % _text(snapshot_entry.get("msg") or snapshots_result.get("msg"),
                                                  "no snapshot was taken")
