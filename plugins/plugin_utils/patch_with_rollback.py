@@ -477,8 +477,8 @@ def build_record(host, wave, hostvars, preflight, snapshots_result, marks, clean
     if quiesce or lost_in_quiesce:
         failure = quiesce or incomplete_cause(lost_in_quiesce, "quiesce")
     elif not snapshot_entry or snapshot_entry.get("failed") or snapshot.get("status") != COMPLETED:
-        failure = "Take the snapshot: %s" % _text(snapshot_entry.get("msg") or snapshots_result.get("msg"),
-                                                 "no snapshot was taken")
+        why = snapshot_entry.get("msg") or snapshots_result.get("msg")
+        failure = "Take the snapshot: %s" % _text(why, "no snapshot was taken")
         if snapshot.get("id") and snapshot.get("status") != COMPLETED:
             failure += " (last seen %s)" % snapshot.get("status")
     elif thaw:

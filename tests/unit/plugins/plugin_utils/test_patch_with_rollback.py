@@ -159,10 +159,12 @@ CLEANED = {"results": [{"server_id": 101, "changed": True, "deleted_snapshots": 
 PASSED = {"web": {"passed": True, "problems": [], "reachable": True}}
 
 
-def record(host_vars, preflight=PASSED, snapshots=SNAPSHOTS, cleaned=CLEANED, settings=None, the_wave=None, ledger=None):
+def record(host_vars, preflight=None, snapshots=None, cleaned=None, settings=None, the_wave=None, ledger=None):
+    """One host's record; the phases' results default to a wave that went well."""
     the_wave = the_wave or wave({"web": 101})
-    return logic.build_record("web", the_wave, {"web": host_vars}, preflight, snapshots, MARKS, cleaned, ledger or {},
-                              dict(SETTINGS, **(settings or {})))
+    return logic.build_record("web", the_wave, {"web": host_vars}, PASSED if preflight is None else preflight,
+                              SNAPSHOTS if snapshots is None else snapshots, MARKS,
+                              CLEANED if cleaned is None else cleaned, ledger or {}, dict(SETTINGS, **(settings or {})))
 
 
 PATCHED_VARS = {"patch_with_rollback_patching": ["web"], "patch_with_rollback_connection": {"elapsed": 1},
@@ -286,8 +288,8 @@ def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
     missed = [{"task": "Step 2", "message": "Connection refused"}]
     host_vars = dict(PATCHED_VARS, vpsorg_cloud_unreachable=[{"task": "probe"}] + missed + [{"task": "later check"}],
                      patch_with_rollback_patch_seen={"web": 1}, patch_with_rollback_patch_ended_seen={"web": 2},
-                     patch_with_rollback_marks=MARKS, patch_with_rollback_rollback={"status": "rolled_back",
-                                                                                     "at": START + 20})
+                     patch_with_rollback_marks=MARKS,
+                     patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
     assert logic.missed_in_patch({"web": host_vars}, "web") == missed
     the_wave = wave({"web": 101}, seen=1)  # the entry before the wave is another play's
     assert logic.verified(the_wave, {"web": host_vars}) == []
