@@ -18,7 +18,14 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.client import RetryPolicy, VpsorgApiError, VpsorgClient
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    ALREADY_GONE,
+    DELETED,
+    DELETED_ANSWER_LOST,
+    RetryPolicy,
+    VpsorgApiError,
+    VpsorgClient,
+)
 
 CREATED_AT = "2026-11-%02dT%02d:00:00Z"
 
@@ -74,7 +81,7 @@ class FakeApi:
                 return action
         return None
 
-    def list(self, path, params=None):
+    def list(self, path, params=None, passes=None):
         self._record("GET", path)
         self._progress(path)
         server_id = (params or {}).get("server_id")
@@ -108,13 +115,14 @@ class FakeApi:
         return answer
 
     def delete(self, path, missing_ok=False):
-        self._record("DELETE", path)
+        fault = self._record("DELETE", path)
         collection, object_id = re.match(r"(/\w+/)(\d+)/", path).groups()
         if self.objects[collection].pop(int(object_id), None) is None:
             if missing_ok:
-                return False
+                return ALREADY_GONE
             raise VpsorgApiError("DELETE %s failed with HTTP 404" % path, method="DELETE", path=path, status=404)
-        return True
+        # Carried out, but the answer was lost: the client's retry meets a 404.
+        return DELETED_ANSWER_LOST if fault == "lose_answer" else DELETED
 
     # ------------------------------------------------------------ behaviour
 
