@@ -208,10 +208,17 @@ POLL_BACKOFF = dict(first=2.0, growth=2.0, cap=30.0, spread=0.0)
 
 
 class RetryPolicy:
-    """How often, and after how long, a request is sent again."""
+    """How often, and after how long, a request is sent again.
+
+    ``retries`` bounds the retries after an error (a 5xx, no answer). A 429
+    is not an error but the API asking to come back later, having done
+    nothing: under load it can come several times in a row for a request
+    that then succeeds, so 429s have a budget of their own, twice as large.
+    """
 
     def __init__(self, retries=5, max_delay=30.0, base_delay=1.0, jitter=random.random):
         self.retries = max(0, int(retries))
+        self.throttled_retries = 2 * self.retries
         self.max_delay = float(max_delay)
         self.backoff = Backoff(first=base_delay, growth=2.0, cap=max_delay, spread=0.5, jitter=jitter)
 
@@ -337,7 +344,8 @@ class VpsorgClient:
         """Send one request with the retry policy; return the parsed JSON (or None)."""
         url = path if absolute else self.url(path)
         shown = self._describe(url)
-        attempt = 0
+        attempt = 0    # retries after an error
+        throttled = 0  # retries after a 429
         # Whether an attempt so far may have been carried out though its answer was lost.
         in_doubt = False
         while True:
@@ -362,12 +370,15 @@ class VpsorgClient:
             if status < 400:
                 return self._parse(response, method, shown)
             in_doubt = in_doubt or (method != "GET" and status in SERVER_ERRORS)
-            retryable = status == THROTTLED or (status in SERVER_ERRORS and method in IDEMPOTENT_METHODS)
-            if retryable and attempt < self.retry.retries:
-                self.sleep(self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After"))))
+            if status == THROTTLED and throttled < self.retry.throttled_retries:
+                self.sleep(self.retry.delay(throttled, parse_retry_after(response.headers.get("Retry-After"))))
+                throttled += 1
+                continue
+            if status in SERVER_ERRORS and method in IDEMPOTENT_METHODS and attempt < self.retry.retries:
+                self.sleep(self.retry.delay(attempt))
                 attempt += 1
                 continue
-            raise self._http_error(response, method, url, attempt, in_doubt)
+            raise self._http_error(response, method, url, attempt + throttled, in_doubt)
 
     def _parse(self, response, method, shown):
         if response.status_code == 204 or not response.content:

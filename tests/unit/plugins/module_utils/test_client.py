@@ -57,6 +57,18 @@ def test_retries_give_up_after_api_retries_naming_the_status(vpsorg_sim):
     assert len(vpsorg_sim.control.requests()) == 3
 
 
+def test_429s_have_a_budget_of_their_own_twice_as_large(vpsorg_sim):
+    vpsorg_sim.control.fault("429", count=4, retry_after=0)
+    vpsorg_sim.control.fault("503", count=2)
+    client = client_for(vpsorg_sim, retries=2)
+    assert client.get("/servers/101/")["id"] == 101
+    vpsorg_sim.control.fault("429", count=5, retry_after=0)
+    with pytest.raises(VpsorgApiError) as caught:
+        client.get("/servers/101/")
+    assert caught.value.status == 429 and "gave up after 4 retries" in caught.value.message
+    assert [e["status"] for e in vpsorg_sim.control.requests()] == [429] * 4 + [503] * 2 + [200] + [429] * 5
+
+
 def test_dropped_connections_on_get_are_retried(vpsorg_sim):
     vpsorg_sim.control.fault("drop", count=2)
     client = client_for(vpsorg_sim)
