@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import server_id_of
-from ansible_collections.vpsorg.cloud.plugins.module_utils.client import ALREADY_GONE, VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 
 # Passes an account-wide listing gets before a read of several servers turns
 # to one filtered listing per server: three rhythms (see page_repeats).
@@ -133,11 +133,6 @@ class Lookup:
     def delete(self, object_id):
         """DELETE one object: client.DELETED, DELETED_ANSWER_LOST or ALREADY_GONE."""
         return self.client.delete(self.kind.object_path(object_id), missing_ok=True)
-
-
-def gone_before(outcome):
-    """Whether a delete found the object already gone (someone else's delete, not this task's)."""
-    return outcome == ALREADY_GONE
 
 
 class Servers:

@@ -131,6 +131,7 @@ class ResourceModule(VpsorgModule):
     """present/absent for a keyed resource; a subclass sets ``kind`` and its hooks."""
 
     kind = None  # a kinds.Kind
+    _lookup = None
 
     # -------------------------------------------------------- subclass hooks
 
@@ -154,7 +155,7 @@ class ResourceModule(VpsorgModule):
     @property
     def lookup(self):
         """The task's one Lookup: it remembers how lists read best (account-wide, or server by server)."""
-        if getattr(self, "_lookup", None) is None:
+        if self._lookup is None:
             self._lookup = Lookup(self.client, self.kind)
         return self._lookup
 
