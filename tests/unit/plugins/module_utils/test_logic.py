@@ -168,6 +168,13 @@ def test_more_ids_than_the_count_keeps_only_the_last_page():
     assert view.most == 2 and view.counts_seen == [3]
 
 
+def test_a_page_with_more_objects_than_its_count_is_never_whole():
+    # A broken answer: whatever it holds, it is not the list it counts.
+    view = ListView()
+    view.add(page(1, 2, 3), 2)
+    assert not view.whole()
+
+
 def test_a_list_that_never_counts_adds_up_its_pages():
     view = ListView()
     view.add(page(1, 2), None)
