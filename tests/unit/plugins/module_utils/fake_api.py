@@ -109,8 +109,9 @@ class FakeApi:
         if fault == "refuse":
             raise VpsorgApiError("POST %s failed with HTTP 503" % path, method="POST", path=path, status=503,
                                  maybe_committed=True)
-        if fault == "400":
-            raise VpsorgApiError("POST %s failed with HTTP 400" % path, method="POST", path=path, status=400)
+        if fault in ("400", "404"):
+            raise VpsorgApiError("POST %s failed with HTTP %s: Server not found." % (path, fault), method="POST",
+                                 path=path, status=int(fault))
         if self.on_post:
             self.on_post(path, body)
         answer = self._carry_out(path, body or {})

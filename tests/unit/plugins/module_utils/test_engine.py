@@ -119,6 +119,14 @@ def test_a_refused_create_is_not_a_change(api, capsys):
     assert result["failed"] and not result["changed"]
 
 
+def test_a_create_answered_404_names_the_server(api, capsys):
+    api.faults.append(("POST", SNAPSHOTS, "404"))
+    result = snapshot(api, capsys, server_id=101, name="n")
+    assert result["failed"] and not result["changed"]
+    assert result["msg"] == ("Server 101 does not exist, or this API token cannot see it: POST /snapshots/ failed with "
+                             "HTTP 404: Server not found. Nothing was created.")
+
+
 # ------------------------------------------------------------ create reconciliation
 
 def test_a_lost_answer_is_found_not_sent_again(api, capsys):

@@ -9,6 +9,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ListView,
     RetryPolicy,
     VpsorgApiError,
+    VpsorgClient,
     error_text,
     is_loopback,
     page_repeats,
@@ -253,3 +254,12 @@ def test_an_account_listing_that_fails_otherwise_is_not_hidden():
 def test_an_account_listing_is_split_by_server():
     objects = [{"id": 1, "server": {"id": 101}}, {"id": 2, "server": {"id": 104}}, {"id": 3, "server": {"id": 101}}]
     assert Lookup.by_server(objects, [101, 102]) == {101: [objects[0], objects[2]], 102: []}
+
+
+def test_next_links_are_followed_on_the_api_url_only():
+    client = VpsorgClient("https://admin.vps.org/api/v1", "token")
+    # A service behind a proxy builds next from its own host and scheme: only the path and query are kept.
+    assert client._same_origin("http://backend-7:8000/api/v1/snapshots/?page=2") == (
+        "https://admin.vps.org/api/v1/snapshots/?page=2")
+    assert client._same_origin("/api/v1/snapshots/?page=3") == "https://admin.vps.org/api/v1/snapshots/?page=3"
+    assert client._same_origin("https://admin.vps.org/api/v1/snapshots/") == "https://admin.vps.org/api/v1/snapshots/"
