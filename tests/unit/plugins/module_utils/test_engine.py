@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils.restore import RestoreModule
 from ansible_collections.vpsorg.cloud.plugins.modules.vpsorg_backup import BackupModule
 from ansible_collections.vpsorg.cloud.plugins.modules.vpsorg_snapshot import SnapshotModule
@@ -43,6 +44,23 @@ def test_a_slow_create_is_polled_until_completed(api, capsys):
     created = snapshot(api, capsys, server_id=101, name="n")
     assert created["snapshot"]["status"] == "completed"
     # The first look, the look for a twin and the first poll see it in progress; the second poll sees it completed.
+    assert api.log == [LIST, POST, LIST, LIST, LIST]
+
+
+def test_a_failed_poll_does_not_end_the_wait(api, capsys):
+    api.in_progress_reads = 2
+    real_list = api.list
+
+    def first_poll_fails(path, params=None, passes=None):
+        if api.log.count(LIST) == 2:
+            api.log.append(LIST)
+            raise VpsorgApiError("GET %s failed with HTTP 503" % path, method="GET", path=path, status=503)
+        return real_list(path, params, passes)
+
+    api.list = first_poll_fails
+    created = snapshot(api, capsys, server_id=101, name="n")
+    assert created["changed"] and created["snapshot"]["status"] == "completed"
+    # The look, the create, the look for a twin (in progress), a poll that fails, a poll that sees it completed.
     assert api.log == [LIST, POST, LIST, LIST, LIST]
 
 
