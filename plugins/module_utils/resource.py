@@ -650,7 +650,7 @@ class ResourceModule(VpsorgModule):
         plan = self.plan(objects, None)
         self.apply_plan(target, plan)
         if target.changed and not self.fleet:
-            gone = set(o.get("id") for o in target.deleted)
+            gone = set(o.get("id") for o in plan.victims)
             self.changed(before={self.kind.plural: self.keys_of(objects)},
                          after={self.kind.plural: self.keys_of(o for o in objects if o.get("id") not in gone)})
 
