@@ -211,8 +211,8 @@ class ResourceModule(VpsorgModule):
         self.record_deleted(target, [obj], reasons)
         if outcome == DELETED_ANSWER_LOST:
             target.deleted[-1]["note"] = LOST_ANSWER_NOTE
-            self.warn("%s %s on server %s: %s." % (self.kind.name.capitalize(), obj.get("id"), target.server_id,
-                                                  LOST_ANSWER_NOTE))
+            self.warn("%s %s on server %s: %s."
+                      % (self.kind.name.capitalize(), obj.get("id"), target.server_id, LOST_ANSWER_NOTE))
         return True
 
     # ------------------------------------------------------------ main flow

@@ -170,8 +170,8 @@ def test_a_delete_by_name_carried_out_behind_a_lost_answer_is_this_tasks(sim, pl
         (target, True)]
     assert any("answer to the DELETE was lost" in w for w in warnings_of(result))
     deletes = requests_of(sim, "DELETE")
-    assert [(e["path"], e["carried_out"]) for e in deletes] == [(snapshot_path(target), True),
-                                                               (snapshot_path(target), False)]
+    assert [(e["path"], e["carried_out"]) for e in deletes] == [
+        (snapshot_path(target), True), (snapshot_path(target), False)]
     assert deletes[1]["status"] == 404
 
 
