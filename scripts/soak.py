@@ -1,13 +1,15 @@
 """Fault soak: many creates with rotation against an API that misbehaves as the contract allows.
 
 Figures, not a timed test. Run with scripts/soak (it sets up the venv and the
-collection path). The simulator moves its list order between page requests,
-serves pages of 2, and answers 20 % of requests with 429, 10 % with a 5xx
-(500, 502, 503, 504), drops 5 % of connections and, for 2 % of POSTs, does
-the work and drops the answer. Then it checks, from the simulator's own
-state and request log, that exactly the expected objects exist, that
-rotation deleted only the oldest of its prefix, and that a re-run changes
-nothing.
+collection path). The simulator moves its list order between page requests
+(a new order for each request, or two replicas in turn), serves pages of 2,
+and answers 20 % of requests with 429, 10 % with a 5xx (500, 502, 503, 504),
+drops 5 % of connections and, for 2 % of POSTs and 4 % of DELETEs, does the
+work and loses the answer (no answer, or an HTTP 500). The modules run with
+their default api_retries. Then it checks, from the simulator's own state
+and request log, that exactly the expected objects exist, that rotation
+deleted only the oldest of its prefix, that the results list exactly the
+deletions the API carried out, and that a re-run changes nothing.
 """
 
 import argparse
@@ -39,6 +41,8 @@ def faults(retry_after):
         FaultRule("503", rate=0.025), FaultRule("504", rate=0.025),
         FaultRule("drop", rate=0.05),
         FaultRule("commit_drop", rate=0.02),
+        FaultRule("commit_drop", rate=0.02, methods=["DELETE"]),
+        FaultRule("commit_fail", rate=0.02, methods=["DELETE"]),
     ]
 
 
@@ -60,7 +64,6 @@ PLAY = """
   gather_facts: false
   module_defaults:
     group/vpsorg.cloud.vpsorg:
-      api_retries: 10
       api_retry_max_delay: 2
   tasks:
     - name: Snapshots with rotation
@@ -182,13 +185,18 @@ def count_duplicates(sim):
     return extra
 
 
+def reported_deletions(items):
+    """The ids every task's result lists under deleted_snapshots or deleted_backups."""
+    return [d["id"] for _host, item in items for d in item.get("deleted_snapshots", []) + item.get("deleted_backups", [])]
+
+
 def created_server(created, object_id):
     return next((server for (server, _name), i in created.items() if i == object_id), None)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--order", default="reshuffle", help="simulator list order (reshuffle, updated, ...)")
+    parser.add_argument("--order", default="reshuffle", help="simulator list order (reshuffle, replicas, updated, ...)")
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--retry-after", type=float, default=1.0)
     args = parser.parse_args()
@@ -215,24 +223,30 @@ def main():
                 server_id = int(host.split("-")[1])
                 if obj.get("id") is not None:
                     created[(server_id, obj.get("name") or obj.get("description"))] = obj["id"]
+            # What the API did, whatever it answered (an answer may have been lost).
             deleted_ids = [int(e["path"].rstrip("/").rsplit("/", 1)[1]) for e in log
-                           if e["method"] == "DELETE" and e["status"] == 204]
+                           if e["method"] == "DELETE" and e["carried_out"]]
+            reported = reported_deletions(items)
             duplicates = count_duplicates(sim)
 
             print("Soak: %d snapshot + %d backup creates with rotation, order %s, pages of 2, forks %d"
                   % (len(SNAPSHOT_SERVERS) * ROUNDS, len(BACKUP_SERVERS) * ROUNDS, args.order, args.forks))
-            print("  faults: 20%% 429 (Retry-After %s s), 10%% 5xx (500/502/503/504), 5%% drops, 2%% commit_drop"
-                  % args.retry_after)
+            print("  faults: 20%% 429 (Retry-After %s s), 10%% 5xx (500/502/503/504), 5%% drops, answers lost "
+                  "after the work for 2%% of POSTs and 4%% of DELETEs; default api_retries" % args.retry_after)
             print("  first run: %.1f s, %d tasks (creates, then a prune per server), %d failed, %d changed" % (
                 seconds, len(items), len(failed), len([1 for _h, i in items if i.get("changed")])))
             print("  requests: %d %s" % (len(log), counts(log, "method")))
             print("  by status: %s" % counts(log, "status"))
             print("  faults injected: %s" % counts([e for e in log if e["fault"]], "fault"))
+            print("  DELETEs carried out whose answer was lost: %d"
+                  % len([e for e in log if e["method"] == "DELETE" and e["carried_out"]
+                         and (e["status"] >= 400 or e["dropped"])]))
             print("  POSTs the API carried out: %d (one per object)"
                   % len([e for e in log if e["method"] == "POST" and e["status"] in (200, 201)]))
             print("  duplicate objects: %d" % duplicates)
-            print("  rotation deletes: %d (expected %d)" % (
-                len(deleted_ids), len(SNAPSHOT_SERVERS) * (ROUNDS - SNAPSHOT_KEEP) + len(BACKUP_SERVERS) * (ROUNDS - BACKUP_KEEP)))
+            print("  rotation deletes: %d carried out by the API, %d in the results (expected %d)" % (
+                len(deleted_ids), len(reported),
+                len(SNAPSHOT_SERVERS) * (ROUNDS - SNAPSHOT_KEEP) + len(BACKUP_SERVERS) * (ROUNDS - BACKUP_KEEP)))
             for host, message in failed[:10]:
                 print("  FAILED %s: %s" % (host, message))
 
@@ -246,6 +260,9 @@ def main():
                   "%d mutating requests served"
                   % (seconds, rerun_changed, rerun_failed, mutations))
             problems = ["%d duplicate objects" % duplicates] if duplicates else []
+            if sorted(reported) != sorted(deleted_ids):
+                problems.append("the results list deletions %s, the API carried out %s"
+                                % (sorted(reported), sorted(deleted_ids)))
             problems += ["%d failed tasks" % (len(failed) + rerun_failed)] if failed or rerun_failed else []
             problems += ["the re-run changed %d" % rerun_changed] if rerun_changed else []
             problems += check_state(sim, deleted_ids, created)

@@ -38,7 +38,9 @@ options:
     default: 30
   api_retries:
     description:
-      - How many times a request is sent again after HTTP 429, 500, 502, 503, 504 or a connection error.
+      - How many times a request is sent again after HTTP 500, 502, 503, 504 or a connection error.
+      - After HTTP 429 (the API refused the request without acting on it, asking to come back later), up to
+        twice as many times, counted apart from the errors.
       - A create or a restore (POST) is sent again at once only after a 429 or when it provably never
         reached the API; after a 5xx or a lost answer the module first looks whether it was carried out,
         so a lost answer never makes a duplicate nor a second restore.

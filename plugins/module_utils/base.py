@@ -151,8 +151,8 @@ class VpsorgModule:
         params = self.params
         for name in sorted(self.argument_spec):
             if (name == "server_id" or name.endswith("_id")) and self.argument_spec[name].get("type") == "int":
-                if params.get(name) is not None and params[name] < 1:
-                    self.fail("%s must be a positive id (1 or more), got %s." % (name, params[name]))
+                if params.get(name) is not None:
+                    self.check_id(name, params[name], "%s must be a positive id (1 or more)" % name)
         if "wait_timeout" in self.argument_spec and params.get("wait_timeout") is not None:
             timeout = params["wait_timeout"]
             if params.get("wait", True) and timeout < 1:
@@ -160,6 +160,17 @@ class VpsorgModule:
                           "set wait=false to start the operation without waiting." % timeout)
             if timeout < 0:
                 self.fail("wait_timeout must not be negative, got %s." % timeout)
+
+    def check_id(self, option, value, rule):
+        """Fail unless ``value`` is an id: an integer of 1 or more.
+
+        Ansible's int type lets a boolean through (``server_id: true`` stays
+        True, which would be sent as ``?server_id=True``), so it is refused here.
+        """
+        if isinstance(value, bool):
+            self.fail("%s, got the boolean %s; write the id as a number, such as 12345." % (rule, value))
+        if value < 1:
+            self.fail("%s, got %s." % (rule, value))
 
     def run(self):
         raise NotImplementedError

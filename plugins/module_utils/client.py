@@ -11,8 +11,11 @@ catch :class:`VpsorgApiError`, the only error type it raises.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import ipaddress
 import random
+import socket
+import ssl
 import time
 import traceback
 
@@ -40,22 +43,46 @@ SERVER_ERRORS = (500, 502, 503, 504)
 IDEMPOTENT_METHODS = ("GET", "HEAD", "DELETE")
 
 # A paged read is torn when the list changed between two page requests (the
-# order is not documented and moves when a row is updated). Reading again and
-# combining the passes settles it; this bounds how often before giving up.
+# order is not documented and moves when a row is updated, or the pages come
+# from replicas that take turns). Reading again and combining the passes
+# settles it; this bounds how often before giving up.
 LIST_PASSES = 10
+
+# What a DELETE came to (see VpsorgClient.delete).
+DELETED = "deleted"
+DELETED_ANSWER_LOST = "deleted, answer lost"  # an earlier attempt was carried out; its retry found it gone
+ALREADY_GONE = "already gone"                # the first answer said it did not exist: not this task's delete
+
+
+def page_repeats(number):
+    """How many times in a row each page is read in pass ``number`` (0, 1, 2, ...): 1, 2, 3, 1, 2, 3, ...
+
+    Replicas behind a round-robin balancer answer list requests in turn, each
+    in its own order. A pass that requests its pages in the same rhythm as
+    the pass before takes every page from the same replica as before, so the
+    passes never add up, however many there are. Reading each page twice in
+    a row takes it from two replicas that alternate, three times from three;
+    within three passes each page has come from each of them, whatever the
+    number of pages. Against an order that moves at random it only reads
+    more, and the view is whole as soon as it is (the read stops there).
+    """
+    return 1 + number % 3
 
 
 class VpsorgApiError(Exception):
     """Every failure of an API call, a wait or a response we cannot read.
 
-    ``reason`` is one of ``http`` (the API answered an error), ``connection``
-    (no answer), ``invalid_response`` (an answer we cannot parse),
-    ``torn_list`` (a list kept changing while it was read), ``invalid_request``
-    (bad options, found before any request), ``wait_timeout`` and
-    ``wait_gone``. ``maybe_committed`` is true for a
-    POST whose answer was lost: the API may have acted on it, so the caller
-    must look before sending it again. ``last_object`` is the last object a
-    wait saw. The message never holds the token.
+    ``reason`` is one of ``http`` (the API answered an error), ``wrong_url``
+    (something that is not the API answered: the path does not exist),
+    ``connection`` (no answer), ``invalid_response`` (an answer we cannot
+    parse), ``torn_list`` (a list kept changing while it was read),
+    ``invalid_request`` (bad options, found before any request),
+    ``wait_timeout`` and ``wait_gone``. ``maybe_committed`` is true for a
+    change whose answer was lost: the API may have acted on it, so the
+    caller must look before sending a POST again, and a DELETE whose retry
+    found the object gone was probably carried out by an earlier attempt.
+    ``last_object`` is the last object a wait saw. The message never holds
+    the token.
     """
 
     def __init__(self, message, method=None, path=None, status=None, reason="http", body=None,
@@ -69,6 +96,11 @@ class VpsorgApiError(Exception):
         self.body = body
         self.maybe_committed = maybe_committed
         self.last_object = last_object
+
+    @property
+    def missing(self):
+        """True when the API itself said that the object (or server) does not exist."""
+        return self.status == 404 and self.reason == "http"
 
     @property
     def transient(self):
@@ -176,10 +208,17 @@ POLL_BACKOFF = dict(first=2.0, growth=2.0, cap=30.0, spread=0.0)
 
 
 class RetryPolicy:
-    """How often, and after how long, a request is sent again."""
+    """How often, and after how long, a request is sent again.
+
+    ``retries`` bounds the retries after an error (a 5xx, no answer). A 429
+    is not an error but the API asking to come back later, having done
+    nothing: under load it can come several times in a row for a request
+    that then succeeds, so 429s have a budget of their own, twice as large.
+    """
 
     def __init__(self, retries=5, max_delay=30.0, base_delay=1.0, jitter=random.random):
         self.retries = max(0, int(retries))
+        self.throttled_retries = 2 * self.retries
         self.max_delay = float(max_delay)
         self.backoff = Backoff(first=base_delay, growth=2.0, cap=max_delay, spread=0.5, jitter=jitter)
 
@@ -200,6 +239,56 @@ class Deadline:
 
     def remaining(self):
         return self.seconds - (self.clock() - self.started)
+
+
+def _causes(exc):
+    """``exc`` and what it wraps (requests wraps urllib3, which wraps the socket's error), outermost first."""
+    found, pending = [], [exc]
+    while pending and len(found) < 12:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or any(current is f for f in found):
+            continue
+        found.append(current)
+        pending += [getattr(current, "reason", None), current.__cause__, current.__context__]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return found
+
+
+def why_no_answer(exc, timeout):
+    """What went wrong when the API gave no answer, in words a user can act on."""
+    causes = _causes(exc)
+
+    def among(*types):
+        return any(isinstance(c, types) for c in causes)
+
+    if isinstance(exc, requests.exceptions.SSLError) or among(ssl.SSLError):
+        detail = next((str(c) for c in causes if isinstance(c, ssl.SSLError)), str(exc))
+        return ("the TLS handshake failed (%s); check that api_url is the API's https:// address, and validate_certs "
+                "or the CA certificates of this host" % detail)
+    if among(socket.gaierror) or any(type(c).__name__ == "NameResolutionError" for c in causes):
+        return "the host name does not resolve (DNS); check the host in api_url"
+    if among(ConnectionRefusedError):
+        return "the connection was refused: nothing listens there; check the host and port in api_url"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "the connection timed out after %s s; check api_url and that this host can reach it" % timeout
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "the API did not answer within api_timeout (%s s)" % timeout
+    if among(ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
+        return "the connection was closed before an answer came"
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def visible_url(url):
+    """``url`` as a message may show it: scheme, host, port and path (no user info, no query)."""
+    parts = urlsplit(url)
+    return "%s://%s%s" % (parts.scheme, host_and_port(url), parts.path)
+
+
+def host_and_port(url):
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or ""
+    return "%s:%d" % ("[%s]" % host if ":" in host else host, port)
 
 
 def _never_sent(exc):
@@ -255,15 +344,20 @@ class VpsorgClient:
         """Send one request with the retry policy; return the parsed JSON (or None)."""
         url = path if absolute else self.url(path)
         shown = self._describe(url)
-        attempt = 0
+        attempt = 0    # retries after an error
+        throttled = 0  # retries after a 429
+        # Whether an attempt so far may have been carried out though its answer was lost.
+        in_doubt = False
         while True:
             self.calls += 1
             try:
                 response = self.session.request(method, url, json=json, params=params, timeout=self.timeout)
             except requests.exceptions.RequestException as exc:
                 never_sent = _never_sent(exc)
+                in_doubt = in_doubt or (method != "GET" and not never_sent)
                 error = VpsorgApiError(
-                    "%s %s got no answer from the VPS.org API: %s" % (method, shown, type(exc).__name__),
+                    "%s %s got no answer from the VPS.org API at %s: %s."
+                    % (method, shown, host_and_port(url), why_no_answer(exc, self.timeout)),
                     method=method, path=shown, reason="connection",
                     maybe_committed=method not in IDEMPOTENT_METHODS and not never_sent)
                 if (method in IDEMPOTENT_METHODS or never_sent) and attempt < self.retry.retries:
@@ -275,12 +369,16 @@ class VpsorgClient:
             status = response.status_code
             if status < 400:
                 return self._parse(response, method, shown)
-            retryable = status == THROTTLED or (status in SERVER_ERRORS and method in IDEMPOTENT_METHODS)
-            if retryable and attempt < self.retry.retries:
-                self.sleep(self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After"))))
+            in_doubt = in_doubt or (method != "GET" and status in SERVER_ERRORS)
+            if status == THROTTLED and throttled < self.retry.throttled_retries:
+                self.sleep(self.retry.delay(throttled, parse_retry_after(response.headers.get("Retry-After"))))
+                throttled += 1
+                continue
+            if status in SERVER_ERRORS and method in IDEMPOTENT_METHODS and attempt < self.retry.retries:
+                self.sleep(self.retry.delay(attempt))
                 attempt += 1
                 continue
-            raise self._http_error(response, method, shown, attempt)
+            raise self._http_error(response, method, url, attempt + throttled, in_doubt)
 
     def _parse(self, response, method, shown):
         if response.status_code == 204 or not response.content:
@@ -294,18 +392,38 @@ class VpsorgClient:
                 method=method, path=shown, status=response.status_code, reason="invalid_response",
                 maybe_committed=method not in IDEMPOTENT_METHODS)
 
-    def _http_error(self, response, method, shown, retries_used):
+    def _http_error(self, response, method, url, retries_used, in_doubt=False):
+        """The error for an answer >= 400; ``in_doubt``: an earlier attempt of this request may have been carried out."""
+        shown = self._describe(url)
         try:
             body = response.json()
         except ValueError:
             body = None
+        if response.status_code == 404 and not isinstance(body, dict):
+            return self._wrong_url_error(response, method, url, body)
         detail = error_text(body, response.text)
         message = "%s %s failed with HTTP %d: %s" % (method, shown, response.status_code, detail)
         if retries_used:
             message += " (gave up after %d retries)" % retries_used
         return VpsorgApiError(
             message, method=method, path=shown, status=response.status_code, body=body,
-            maybe_committed=method not in IDEMPOTENT_METHODS and response.status_code in SERVER_ERRORS)
+            maybe_committed=(method not in IDEMPOTENT_METHODS and response.status_code in SERVER_ERRORS)
+            or (method == "DELETE" and in_doubt))
+
+    def _wrong_url_error(self, response, method, url, body):
+        """A 404 that is not the API's: the path itself does not exist, so api_url is wrong.
+
+        Inferred: the API says an object does not exist with a JSON object
+        ({"detail": "Not found."}); a path it has no route for gets the web
+        server's page (HTML), or something else that is not a JSON object.
+        """
+        shown = self._describe(url)
+        return VpsorgApiError(
+            "%s %s answered HTTP 404 with something that is not the VPS.org API's answer (%s): the path does not "
+            "exist there. Check api_url (now %s); the API's address ends in /api/v1, such as %s."
+            % (method, visible_url(url), error_text(body, response.text)[:120], visible_url(self.base).rstrip("/"),
+               "https://admin.vps.org/api/v1"),
+            method=method, path=shown, status=404, reason="wrong_url", body=body)
 
     def get(self, path, params=None):
         return self.request("GET", path, params=params)
@@ -337,58 +455,80 @@ class VpsorgClient:
                 attempt += 1
 
     def delete(self, path, missing_ok=False):
-        """DELETE; with ``missing_ok`` a 404 returns False instead of raising."""
+        """DELETE: DELETED, or with ``missing_ok`` what a 404 means instead of raising it.
+
+        A 404 on the first answer: ALREADY_GONE (someone else deleted it).
+        A 404 on a retry after an answer that was lost (a 5xx, a dropped
+        connection): DELETED_ANSWER_LOST, since the API most likely carried
+        out the first attempt, as the contract warns.
+        """
         try:
             self.request("DELETE", path)
         except VpsorgApiError as exc:
-            if missing_ok and exc.status == 404:
-                return False
+            if missing_ok and exc.missing:
+                return DELETED_ANSWER_LOST if exc.maybe_committed else ALREADY_GONE
             raise
-        return True
+        return DELETED
 
-    def list(self, path, params=None):
+    def list(self, path, params=None, passes=LIST_PASSES):
         """Every object of a list endpoint, as one consistent view, or a ``torn_list`` error.
 
         Inferred: lists are ``{"count", "results"}`` and may carry a ``next``
         URL; a bare JSON list is accepted too. The order is not documented and
         may move between page requests, so a page-by-page read can skip one
-        object and repeat another. ``count`` is how that shows: a pass is
-        whole when it holds exactly ``count`` distinct ids. A torn pass is read
-        again and merged with the passes before it (same ``count``) until the
-        merged ids number ``count``. Against a well-behaved API this costs one
-        pass. What is decided from the view ("does not exist", which objects
-        are the oldest) is therefore decided from every object.
+        object and repeat another. ``count`` is how that shows: the view is
+        whole when it holds exactly ``count`` distinct ids. Every page read
+        is added to the view (pages that count differently start it over),
+        and the read stops as soon as the view is whole. Each pass after the
+        first reads in another rhythm (page_repeats), so no order that
+        alternates in a fixed rhythm (replicas) defeats it. Against a
+        well-behaved API this costs one pass. What is decided from the view
+        ("does not exist", which objects are the oldest) is therefore decided
+        from every object.
         """
         params = {k: v for k, v in (params or {}).items() if v is not None}
         view = ListView()
-        for _pass in range(LIST_PASSES):
-            view.merge(*self._read_pages(path, params))
-            if view.whole():
+        for number in range(passes):
+            for items, count in self._read_pages(path, params, page_repeats(number)):
+                view.add(items, count)
+                if view.whole():
+                    return view.objects()
+            if not view.counted:
+                # Nothing to check a pass against: one whole pass is all there is.
                 return view.objects()
+        raise self._torn_list_error(path, params, passes, view)
+
+    def _torn_list_error(self, path, params, passes, view):
         shown = self._describe(self.url(path))
-        raise VpsorgApiError(
-            "GET %s kept changing while it was read: %d reads in a row did not add up to the %s objects it counts. "
-            "Run the task again." % (shown, LIST_PASSES, view.count),
+        query = ", ".join("%s=%s" % item for item in sorted(params.items()))
+        return VpsorgApiError(
+            "GET %s%s kept changing while it was read: %d passes (%d page requests, each page read up to 3 times in "
+            "a row) never saw together the %s objects it counts, at most %d (counts seen: %s). Its order moved "
+            "between page requests every time; run the task again."
+            % (shown, " (%s)" % query if query else "", passes, view.pages, view.count, view.most,
+               ", ".join(str(c) for c in view.counts_seen) or "none"),
             method="GET", path=shown, reason="torn_list")
 
-    def _read_pages(self, path, params):
-        """One page-by-page pass: (objects in the order read, the counts the pages gave)."""
-        items, counts, seen_links = [], [], set()
-        page = self.request("GET", path, params=params)
+    def _read_pages(self, path, params, repeats=1):
+        """One page-by-page pass, each page read ``repeats`` times in a row: yields (objects, count) per answer."""
+        seen_links = set()
+        url, query, absolute = path, params, False
         while True:
-            if isinstance(page, list):
-                return items + page, counts
-            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-                shown = self._describe(self.url(path))
-                raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
-                                     method="GET", path=shown, reason="invalid_response")
-            items.extend(page["results"])
-            counts.append(page.get("count"))
+            for _repeat in range(repeats):
+                page = self.request("GET", url, params=query, absolute=absolute)
+                if isinstance(page, list):
+                    yield page, None
+                    return
+                if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+                    shown = self._describe(self.url(path))
+                    raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
+                                         method="GET", path=shown, reason="invalid_response")
+                yield page["results"], page.get("count")
             next_url = page.get("next")
             if not next_url or next_url in seen_links:
-                return items, counts
+                return
             seen_links.add(next_url)
-            page = self.request("GET", self._same_origin(next_url), absolute=True)
+            url, query, absolute = self._same_origin(next_url), None, True
 
     def _same_origin(self, next_url):
         """Follow ``next`` on our own API URL: the token never goes to another host.
@@ -438,32 +578,41 @@ class VpsorgClient:
 
 
 class ListView:
-    """The objects of a list read in one or more passes, deduplicated by id."""
+    """The objects of a list read page by page, in one or more passes, deduplicated by id."""
 
     def __init__(self):
-        self.count = None       # what the list counts; None while the passes disagree
-        self.countless = False  # the API gives no count at all: nothing to check against
+        self.count = None       # what the pages since the last start-over count; None: a page gave no count
+        self.counted = False    # some page gave a count: there is something to check the view against
         self.by_id = {}
         self.without_id = []
+        # What a torn_list error tells: pages read, the counts seen, the most objects seen together.
+        self.pages = 0
+        self.counts_seen = []
+        self.most = 0
 
-    def merge(self, items, counts):
-        """Add one pass. A pass that counts differently starts the view over."""
-        self.countless = all(c is None for c in counts)
-        # Pages of one pass that count differently: the list changed under the pass.
-        count = counts[0] if counts and len(set(counts)) == 1 else None
-        if count is None or count != self.count:
+    def add(self, items, count):
+        """Add one page. A page that counts differently from the ones before starts the view over."""
+        self.pages += 1
+        self.counted = self.counted or count is not None
+        if count is not None and count not in self.counts_seen:
+            self.counts_seen.append(count)
+        if count != self.count or (count is None and self.counted):
+            # The list changed, or a page of a counted list gave no count:
+            # what was seen before may be gone. (A list that never counts is
+            # read in one pass, and its pages add up.)
             self._start_over()
         self.count = count
         self._add(items)
         if count is not None and self.size() > count:
             # More ids than the list holds: one object went and another came
-            # between two passes. Only this pass can be trusted now.
+            # while it was read. Only this page can be trusted now.
             self._start_over()
             self._add(items)
+        self.most = max(self.most, self.size())
 
     def whole(self):
-        """True when the view holds exactly what the list counts (or the list gives no count)."""
-        return self.countless or (self.count is not None and self.size() == self.count)
+        """True when the view holds exactly what the list counts."""
+        return self.count is not None and self.size() == self.count
 
     def objects(self):
         return list(self.by_id.values()) + self.without_id

@@ -17,6 +17,10 @@ from collections import namedtuple
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 
+# Passes an account-wide listing gets before a read of several servers turns
+# to one filtered listing per server: three rhythms (see page_repeats).
+ACCOUNT_WIDE_PASSES = 3
+
 
 def is_manual(backup):
     return backup.get("backup_type") == "manual"
@@ -82,10 +86,38 @@ class Lookup:
     def __init__(self, client, kind):
         self.client = client
         self.kind = kind
+        # Set once an account-wide listing did not settle: the rest of the task reads server by server.
+        self.per_server = False
 
     def on_server(self, server_id):
         """All objects of one server (the filter is applied again: an API may ignore it)."""
         return [o for o in self.client.list(self.kind.path, {"server_id": server_id}) if server_id_of(o) == server_id]
+
+    def on_servers(self, server_ids):
+        """{server_id: its objects} for several servers: one account-wide listing, or one small one per server.
+
+        The account-wide listing is one read for any number of servers, but
+        the longer a list, the more pages a moving order can tear. When it
+        does not settle within ACCOUNT_WIDE_PASSES, each server is listed on
+        its own (filtered lists of a few objects), for the rest of the task.
+        """
+        if not self.per_server:
+            try:
+                return self.by_server(self.client.list(self.kind.path, passes=ACCOUNT_WIDE_PASSES), server_ids)
+            except VpsorgApiError as exc:
+                if exc.reason != "torn_list":
+                    raise
+                self.per_server = True
+        return dict((server_id, self.on_server(server_id)) for server_id in server_ids)
+
+    @staticmethod
+    def by_server(objects, server_ids):
+        """The objects of each of ``server_ids``, from a listing of the account."""
+        grouped = dict((server_id, []) for server_id in server_ids)
+        for obj in objects:
+            if server_id_of(obj) in grouped:
+                grouped[server_id_of(obj)].append(obj)
+        return grouped
 
     def everywhere(self, params=None):
         return self.client.list(self.kind.path, params)
@@ -99,7 +131,7 @@ class Lookup:
         return [o for o in objects if self.kind.in_scope(o) and o.get(self.kind.key_field) == key]
 
     def delete(self, object_id):
-        """DELETE one object; False when it was already gone."""
+        """DELETE one object: client.DELETED, DELETED_ANSWER_LOST or ALREADY_GONE."""
         return self.client.delete(self.kind.object_path(object_id), missing_ok=True)
 
 
@@ -114,7 +146,7 @@ class Servers:
         try:
             return self.client.get(server_path(server_id))
         except VpsorgApiError as exc:
-            if exc.status != 404:
+            if not exc.missing:
                 raise
             raise VpsorgApiError("Server %s does not exist, or this API token cannot see it." % server_id,
                                  method=exc.method, path=exc.path, status=exc.status, body=exc.body)

@@ -28,8 +28,12 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.base import (
     newest_first,
     server_id_of,
 )
-from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Lookup
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    ALREADY_GONE,
+    DELETED_ANSWER_LOST,
+    VpsorgApiError,
+)
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Lookup, Servers
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
     COMPLETED,
     deletes_needed_first,
@@ -42,6 +46,10 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
 # not know is treated as still working, so an unknown transient state never
 # fails a task early; these are the ones that end a wait as a failure.
 FAILED_STATUSES = ("failed", "error", "cancelled", "canceled")
+
+# Beside a deletion whose DELETE was carried out but answered with a 5xx or not at all.
+LOST_ANSWER_NOTE = ("the API's answer to the DELETE was lost (an error or a dropped connection) and the retry found "
+                    "it gone: counted as deleted by this task")
 
 
 def is_settled(obj):
@@ -105,6 +113,8 @@ class Target:
         self.created = False
         self.reused = False
         self.deleted_before_create = None
+        # A create in doubt found several objects with its key: which one it made cannot be told.
+        self.own_unknown = False
         self.failure = None        # {"msg": ..., and extra result fields}
 
     @property
@@ -121,6 +131,7 @@ class ResourceModule(VpsorgModule):
     """present/absent for a keyed resource; a subclass sets ``kind`` and its hooks."""
 
     kind = None  # a kinds.Kind
+    _lookup = None
 
     # -------------------------------------------------------- subclass hooks
 
@@ -143,7 +154,10 @@ class ResourceModule(VpsorgModule):
 
     @property
     def lookup(self):
-        return Lookup(self.client, self.kind)
+        """The task's one Lookup: it remembers how lists read best (account-wide, or server by server)."""
+        if self._lookup is None:
+            self._lookup = Lookup(self.client, self.kind)
+        return self._lookup
 
     @property
     def fleet(self):
@@ -156,14 +170,14 @@ class ResourceModule(VpsorgModule):
         return [self.params["server_id"]]
 
     def read(self, targets):
-        """Refresh each target's ``view``, every object of its server: one listing whatever the number of servers."""
+        """Refresh each target's ``view``, every object of its server: one listing whatever the number of servers.
+
+        (When an account-wide listing does not settle, one listing per server: see Lookup.on_servers.)
+        """
         if len(targets) == 1:
             targets[0].view = self.lookup.on_server(targets[0].server_id)
             return
-        by_server = dict((t.server_id, []) for t in targets)
-        for obj in self.lookup.everywhere():
-            if server_id_of(obj) in by_server:
-                by_server[server_id_of(obj)].append(obj)
+        by_server = self.lookup.on_servers([t.server_id for t in targets])
         for target in targets:
             target.view = by_server[target.server_id]
 
@@ -184,6 +198,23 @@ class ResourceModule(VpsorgModule):
     def record_deleted(self, target, objects, reasons=None):
         target.deleted += [summary(o, self.kind.key_field, (reasons or {}).get(o.get("id"))) for o in objects]
 
+    def count_delete(self, target, obj, outcome, reasons=None):
+        """Record what one DELETE of ``obj`` (seen before it was sent) came to; True when it counts as this task's.
+
+        A 404 on the first answer means someone else deleted it. A 404 on a
+        retry after a lost answer means this task's first DELETE was carried
+        out: it is this task's deletion, with a note.
+        """
+        if outcome == ALREADY_GONE:
+            return False
+        target.changed = True
+        self.record_deleted(target, [obj], reasons)
+        if outcome == DELETED_ANSWER_LOST:
+            target.deleted[-1]["note"] = LOST_ANSWER_NOTE
+            self.warn("%s %s on server %s: %s."
+                      % (self.kind.name.capitalize(), obj.get("id"), target.server_id, LOST_ANSWER_NOTE))
+        return True
+
     # ------------------------------------------------------------ main flow
 
     def run(self):
@@ -201,8 +232,7 @@ class ResourceModule(VpsorgModule):
         self.now = time.time()
         params, kind = self.params, self.kind
         for server_id in params.get("server_ids") or []:
-            if server_id < 1:
-                self.fail("server_ids must hold positive ids (1 or more), got %s." % server_id)
+            self.check_id("server_ids", server_id, "server_ids must hold server ids (integers of 1 or more)")
         if params.get("server_ids") is not None and not params["server_ids"]:
             self.fail("server_ids is empty: name at least one server.")
         servers_given = params["server_id"] is not None or params.get("server_ids") is not None
@@ -234,6 +264,9 @@ class ResourceModule(VpsorgModule):
                           "%s or %s. To delete one %s, leave rotate out."
                           % (kind.plural, kind.key_field, kind.id_option, kind.name))
         if params.get("reuse_within") is not None:
+            if params["state"] == "absent":
+                self.fail("reuse_within only applies to state=present, where it reuses a recent %s instead of "
+                          "creating one; state=absent creates nothing, so leave reuse_within out." % kind.name)
             if not rotate:
                 self.fail("reuse_within needs rotate.prefix: the prefix names the %s that may be reused." % kind.plural)
             self.reuse_within = self.duration("reuse_within", params["reuse_within"])
@@ -257,7 +290,8 @@ class ResourceModule(VpsorgModule):
         to_create = [t for t in targets if t.alive and t.plan is not None]
         if self.check_mode:
             for target in to_create:
-                self.plan_create(target)
+                if self.server_exists(target):
+                    self.plan_create(target)
         else:
             for target in to_create:
                 self.start_create(target)
@@ -317,6 +351,23 @@ class ResourceModule(VpsorgModule):
                           self.kind.name.capitalize(), obj.get("id"), obj.get("created_at")))
         return plan
 
+    def server_exists(self, target):
+        """Check mode: whether the server a create would go to exists, as the real run would find out.
+
+        Any object in the server's listing proves it; otherwise one read of
+        the server. A server that does not exist fails its target.
+        """
+        if target.view:
+            return True
+        try:
+            Servers(self.client).get(target.server_id)
+        except VpsorgApiError as exc:
+            if not exc.missing:
+                raise
+            self.failed(target, "%s Nothing would be created." % exc.message, exc)
+            return False
+        return True
+
     def plan_create(self, target):
         """Check mode: what the create would be, and what rotation would delete around it."""
         target.obj = dict(self.create_body(target.server_id), status="in_progress")
@@ -335,23 +386,31 @@ class ResourceModule(VpsorgModule):
             self.delete_victims(target, target.plan.victims[:forced], target.plan.reasons)
             target.deleted_before_create = True
         try:
-            target.obj = self.create(target.server_id)
+            target.obj = self.create(target)
         except VpsorgApiError as exc:
-            return self.failed(target, exc.message, exc)
+            return self.failed(target, self.create_failure(target, exc), exc)
         target.created = target.changed = True
         return None
 
-    def create(self, server_id):
+    def create_failure(self, target, exc):
+        """The message for a create the API refused; a 404 means the server (the one thing it names) is missing."""
+        if exc.missing:
+            return ("Server %s does not exist, or this API token cannot see it: %s Nothing was created."
+                    % (target.server_id, exc.message))
+        return exc.message
+
+    def create(self, target):
         """POST the object once; a lost answer is reconciled by looking the key up."""
+        server_id = target.server_id
         if self.key is None:
             created = self.create_without_key(server_id)
         else:
             created = self.client.post_once(self.kind.path, self.create_body(server_id),
-                                            lambda: self.find_created(server_id))
+                                            lambda: self.find_created(target))
         if isinstance(created, dict) and created.get("id") is not None:
             return created
         # Inferred: the create answer is the new object; if it is not, find it.
-        found = self.find_created(server_id)
+        found = self.find_created(target)
         if found is None:
             raise VpsorgApiError("The API accepted the %s but its answer holds no id: %r" % (self.kind.name, created),
                                  reason="invalid_response")
@@ -370,12 +429,22 @@ class ResourceModule(VpsorgModule):
                     method=exc.method, path=exc.path, status=exc.status, reason=exc.reason, maybe_committed=True)
             raise
 
-    def find_created(self, server_id):
-        """The object a create in doubt made, if any: the key names it."""
+    def find_created(self, target):
+        """After a create in doubt, the object it made, if any (None: sending it again is safe).
+
+        The task saw no object with its key before its POST, so every match
+        now is new: its own, or a racing task's. One match is taken as its
+        own. Several cannot be told apart (the API records nothing of who
+        made an object): the target is marked, and converge then keeps the
+        oldest and removes the others, so no duplicate is left behind.
+        """
         if self.key is None:
             return None
-        matches = self.lookup.keyed(self.lookup.on_server(server_id), self.key)
-        return survivor(matches) if matches else None
+        matches = self.lookup.keyed(self.lookup.on_server(target.server_id), self.key)
+        if not matches:
+            return None
+        target.own_unknown = len(matches) > 1
+        return survivor(matches)
 
     def converge(self, created):
         """After creating, make a same-key race end with one object per server: the oldest.
@@ -390,8 +459,13 @@ class ResourceModule(VpsorgModule):
         self.read(created)
         for target in created:
             matches = self.lookup.keyed(target.view, self.key)
+            if target.own_unknown:
+                self.keep_oldest_of_unknown(target, matches)
+                continue
             own = next((m for m in matches if m.get("id") == target.obj.get("id")), None)
             if own is None:
+                if matches:
+                    self.adopt_survivor(target, matches)
                 continue
             # The fresher sighting: an operation that is quick may already be completed.
             target.obj = own
@@ -400,24 +474,56 @@ class ResourceModule(VpsorgModule):
             kept = survivor(matches)
             if kept.get("id") == target.obj.get("id"):
                 continue
-            self.delete_own_duplicate(target)
+            self.remove_duplicate(target, target.obj)
             self.warn("Another task created %s %r on server %s at the same time; this task removed its own copy "
                       "(id %s) and uses id %s." % (self.kind.name, self.key, target.server_id, target.obj["id"],
                                                    kept["id"]))
             # This task's own create was undone; only its deletions (if any) remain a change.
             target.obj, target.created, target.changed = kept, False, bool(target.deleted)
 
-    def delete_own_duplicate(self, target):
-        """Delete the duplicate this task made; if the API refuses while it is in progress, once it is done."""
-        self.forget(target, target.obj)
+    def adopt_survivor(self, target, matches):
+        """This task's object is gone from the listing while others have its key: a racing task removed it."""
+        kept = survivor(matches)
+        self.warn("Another task created %s %r on server %s at the same time and removed this task's copy (id %s); "
+                  "this task uses id %s." % (self.kind.name, self.key, target.server_id, target.obj.get("id"),
+                                             kept.get("id")))
+        target.obj, target.created, target.changed = kept, False, bool(target.deleted)
+
+    def keep_oldest_of_unknown(self, target, matches):
+        """A create in doubt found several objects with its key: keep the oldest, remove the others, say so.
+
+        The oldest is the one every racing task keeps; each other match is
+        this task's or a racer's that its maker deletes too, so removing them
+        here leaves one object whichever it was.
+        """
+        if not matches:
+            return
+        kept = survivor(matches)
+        others = [m for m in matches if m.get("id") != kept.get("id")]
+        for duplicate in others:
+            self.remove_duplicate(target, duplicate)
+        target.obj = kept
+        if others:
+            self.warn("The answer to this task's create of %s %r on server %s was lost, and %d %s with that %s "
+                      "appeared meanwhile (ids %s), made by this task and tasks racing it; which one is this task's "
+                      "cannot be told, so it keeps the oldest (id %s) and removed the others (ids %s)."
+                      % (self.kind.name, self.key, target.server_id, len(matches), self.kind.plural,
+                         self.kind.key_field, ", ".join(str(m.get("id")) for m in newest_first(matches)[::-1]),
+                         kept.get("id"), ", ".join(str(m.get("id")) for m in others)))
+
+    def remove_duplicate(self, target, duplicate):
+        """Delete a same-key duplicate; if the API refuses while it is in progress, once it is done."""
+        self.forget(target, duplicate)
         try:
-            self.lookup.delete(target.obj["id"])
+            self.lookup.delete(duplicate["id"])
         except VpsorgApiError as exc:
             # Inferred: the API may refuse to delete an object still in progress.
             if exc.status is None or exc.status >= 500 or exc.status == 404:
                 raise
-            self.wait_all([target])
-            self.lookup.delete(target.obj["id"])
+            waiting = Target(target.server_id)
+            waiting.obj = duplicate
+            self.wait_all([waiting])
+            self.lookup.delete(duplicate["id"])
 
     def settle(self, targets):
         """Wait (if asked) until every target's object is completed; a failed one fails its target."""
@@ -499,9 +605,7 @@ class ResourceModule(VpsorgModule):
     def delete_victims(self, target, victims, reasons):
         for victim in victims:
             self.forget(target, victim)
-            if self.lookup.delete(victim["id"]):
-                target.changed = True
-                self.record_deleted(target, [victim], reasons)
+            self.count_delete(target, victim, self.lookup.delete(victim["id"]), reasons)
 
     def ambiguity(self, target, matches):
         kind = self.kind
@@ -564,9 +668,9 @@ class ResourceModule(VpsorgModule):
         object_id, guard = params[kind.id_option], params["server_id"]
         target = Target(guard)
         if not (self.check_mode or self.module._diff or guard):
-            if self.lookup.delete(object_id):
-                target.changed = True
-                target.deleted = [{"id": object_id}]
+            # Named by id and just deleted: a delete whose first answer was lost counts too.
+            self.count_delete(target, {"id": object_id}, self.lookup.delete(object_id))
+            target.deleted = [dict((k, v) for k, v in d.items() if v is not None) for d in target.deleted]
             return self.report([target])
         found = self.lookup.by_id(object_id, guard)
         if found is None and guard:
@@ -580,12 +684,13 @@ class ResourceModule(VpsorgModule):
 
     def delete_one(self, target, obj):
         target.obj = obj
-        if self.check_mode or self.lookup.delete(obj["id"]):
+        if self.check_mode:
             target.changed = True
             self.record_deleted(target, [obj])
-            if not self.fleet:
-                self.changed(before=obj, after={})
-        # else: someone else deleted it between our look and our DELETE.
+        elif not self.count_delete(target, obj, self.lookup.delete(obj["id"])):
+            return  # someone else deleted it between our look and our DELETE
+        if not self.fleet:
+            self.changed(before=obj, after={})
 
     # ------------------------------------------------------------ results
 

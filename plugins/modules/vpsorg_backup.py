@@ -125,6 +125,8 @@ deleted_backups:
   description:
     - The backups deleted (or, in check mode, that would be deleted) by rotation or O(state=absent).
     - A deletion by rotation has a C(reason), such as C(older than 14d) or C(beyond the newest 3).
+    - A deletion whose DELETE the API carried out but answered with an error or not at all (its retry found the
+      backup gone) is listed too, with a C(note) that says so.
   returned: always, unless O(server_ids) is given (then in each of RV(results))
   type: list
   elements: dict

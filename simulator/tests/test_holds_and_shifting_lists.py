@@ -1,6 +1,7 @@
 """Holds (operations kept in progress until a test releases them) and list orders that move."""
 
 import concurrent.futures
+import time
 
 import requests
 
@@ -83,6 +84,32 @@ def test_reshuffle_changes_the_order_between_requests(vpsorg_sim, api):
     assert any(len(set(r)) < len(r) for r in reads)
 
 
+def page_ids(api, url):
+    page = requests.get(url, headers=api.headers, timeout=5).json()
+    return [s["id"] for s in page["results"]], page["next"]
+
+
+def test_replicas_alternate_two_orders_on_every_list_request(vpsorg_sim, api):
+    vpsorg_sim.control.configure(order="replicas", page_size=2)
+    ids = [api("POST", "/snapshots/", json={"server_id": 101, "name": "r%d" % i}).json()["id"] for i in range(3)]
+    # Page 1 from the replica ordered by id, page 2 from the one ordered by id descending: ids[2] is never read.
+    first, following = page_ids(api, api.base + "/snapshots/")
+    second, _end = page_ids(api, following)
+    assert (first, second) == ([ids[0], ids[1]], [ids[0]])
+    # Every read in that rhythm misses the same object.
+    assert [read_pages(api) for _read in range(3)] == [[ids[0], ids[1], ids[0]]] * 3
+    # One request more shifts the rhythm: page 1 from the other replica.
+    assert api("GET", "/backups/").status_code == 200
+    assert read_pages(api) == [ids[2], ids[1], ids[2]]
+
+
+def test_replicas_serve_a_filtered_list_in_turn_too(vpsorg_sim, api):
+    vpsorg_sim.control.configure(order="replicas")
+    ids = [api("POST", "/backups/", json={"server_id": 101, "description": "b%d" % i}).json()["id"] for i in range(3)]
+    orders = [[b["id"] for b in api("GET", "/backups/", params={"server_id": 101}).json()["results"]] for _n in range(3)]
+    assert orders == [ids, ids[::-1], ids]
+
+
 def test_concurrent_same_name_creates_both_succeed(vpsorg_sim, api):
     """The API does not enforce unique names: two racing creates make two objects."""
     vpsorg_sim.control.fault("slow", count=2, delay=0.5, methods=["POST"], path="/snapshots/")
@@ -101,6 +128,34 @@ def test_a_barrier_lets_racing_requests_in_together(vpsorg_sim, api):
         second = pool.submit(api, "POST", "/snapshots/", json={"server_id": 101, "name": "b"})
         assert [first.result().status_code, second.result().status_code] == [201, 201]
     assert api("POST", "/snapshots/", json={"server_id": 101, "name": "c"}).status_code == 201
+
+
+def test_a_barrier_serves_its_party_in_the_order_it_arrived_and_may_lose_an_answer(vpsorg_sim, api):
+    vpsorg_sim.control.fault("barrier", count=3, methods=["POST"], path="/snapshots/")
+    # The second POST to arrive is carried out, but its answer is an HTTP 500.
+    vpsorg_sim.control.fault("commit_fail", count=1, skip=1, path="/snapshots/")
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        answers = []
+        for index in range(3):
+            answers.append(pool.submit(api, "POST", "/snapshots/", json={"server_id": 101, "name": "same"}))
+            # The next one is sent once this one is inside the API, so the order of arrival is known.
+            wait_until(lambda: vpsorg_sim.server.faults.rules()[0]["count"] == 2 - index)
+        statuses = [a.result().status_code for a in answers]
+    assert statuses == [201, 500, 201]
+    assert answers[0].result().json()["id"] == 801 and answers[2].result().json()["id"] == 803
+    # All three were carried out, in the order they arrived.
+    assert sorted(s["id"] for s in api("GET", "/snapshots/").json()["results"]) == [801, 802, 803]
+    log = vpsorg_sim.control.requests(method="POST")
+    assert [(e["status"], e["fault"], e["carried_out"]) for e in log] == [
+        (201, "barrier", True), (500, "commit_fail", True), (201, "barrier", True)]
+
+
+def wait_until(condition):
+    for _attempt in range(500):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the simulator never reached the expected state")
 
 
 def test_skip_aims_a_fault_at_a_later_request(vpsorg_sim, api):

@@ -81,6 +81,37 @@ def test_post_committed_but_answer_dropped(vpsorg_sim, api):
     assert names == ["ghost"]
 
 
+@pytest.mark.parametrize("kind", ["commit_drop", "commit_fail"])
+def test_delete_carried_out_but_answer_lost(vpsorg_sim, api, kind):
+    made = api("POST", "/snapshots/", json={"server_id": 101, "name": "going"}).json()
+    vpsorg_sim.control.fault(kind, count=1, methods=["DELETE"])
+    if kind == "commit_drop":
+        with pytest.raises(requests.ConnectionError):
+            api("DELETE", "/snapshots/%d/" % made["id"])
+    else:
+        assert api("DELETE", "/snapshots/%d/" % made["id"]).status_code == 500
+    # The retry a client sends finds it gone.
+    assert api("DELETE", "/snapshots/%d/" % made["id"]).status_code == 404
+    assert [(e["fault"], e["carried_out"]) for e in vpsorg_sim.control.requests(method="DELETE")] == [
+        (kind, True), (None, False)]
+
+
+def test_a_commit_fault_never_fires_on_a_read_nor_on_a_refused_change(vpsorg_sim, api):
+    vpsorg_sim.control.fault("commit_fail", count=1, methods=["GET", "DELETE"])
+    assert api("GET", "/snapshots/").status_code == 200
+    # The API refuses this one (no such snapshot): nothing was done, so its 404 stands.
+    assert api("DELETE", "/snapshots/42/").status_code == 404
+    assert [e["fault"] for e in vpsorg_sim.control.requests()] == [None, "commit_fail"]
+
+
+def test_a_path_the_api_does_not_have_is_a_page_not_the_apis_error(vpsorg_sim, api):
+    response = requests.get(vpsorg_sim.server.url + "/api/v2/servers/101/", headers=api.headers, timeout=5)
+    assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html")
+    assert "<h1>Not Found</h1>" in response.text
+    # An object that does not exist is the API's own JSON error.
+    assert api("GET", "/servers/999/").json() == {"detail": "Server not found."}
+
+
 def test_rate_faults_filtered_by_method_and_reset(vpsorg_sim, api):
     vpsorg_sim.control.fault("503", rate=1.0, methods=["DELETE"])
     assert api("GET", "/snapshots/").status_code == 200

@@ -115,7 +115,7 @@ def list_backups():
     backup_type = request.args.get("backup_type") or None
     if backup_type not in (None, "manual", "automatic"):
         raise SimError(400, {"backup_type": ['"%s" is not a valid choice.' % backup_type]})
-    items = sim_state().list_backups(_query_int("server_id"), backup_type)
+    items = sim_state().list_backups(_query_int("server_id"), backup_type, sim_state().next_replica())
     return jsonify(_page(items, sim_state().config["page_size"]))
 
 
@@ -151,7 +151,7 @@ def get_server(server_id):
 
 @api.get("/snapshots/")
 def list_snapshots():
-    items = sim_state().list_snapshots(_query_int("server_id"))
+    items = sim_state().list_snapshots(_query_int("server_id"), sim_state().next_replica())
     return jsonify(_page(items, sim_state().config["page_size"]))
 
 

@@ -7,6 +7,7 @@ request is logged) is here.
 """
 
 import hmac
+import html
 import socket
 import threading
 import time
@@ -19,6 +20,9 @@ from .faults import STATUS_KINDS, FaultInjector
 from .model import SimError
 
 __all__ = ["API", "CONTROL", "RequestLog", "create_app"]
+
+NOT_FOUND_PAGE = ("<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n"
+                  "  <h1>Not Found</h1><p>The requested resource %s was not found on this server.</p>\n</body>\n</html>\n")
 
 
 class RequestLog:
@@ -70,9 +74,14 @@ def _fault_response(rule):
         return _drop_connection()
     if rule.kind == "slow":
         time.sleep(rule.delay)
-    if rule.kind == "barrier":
-        rule.gather()
-    return None  # slow, barrier and commit_drop go on to the real view
+    return None  # slow and the commit faults go on to the real view
+
+
+def _lost_answer(rule):
+    """What a commit_fail answers once the API has done the work: an error a proxy might give."""
+    response = jsonify({"detail": "Service temporarily unavailable."})
+    response.status_code = rule.status
+    return response
 
 
 # ------------------------------------------------------------------ app
@@ -102,7 +111,10 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
 
     @app.errorhandler(404)
     def unknown_path(_exc):
-        return jsonify({"detail": "Not found."}), 404
+        # A path the API has no route for is answered by the web framework,
+        # not by the API: an HTML page, as Django gives it, not the
+        # {"detail": ...} the API gives for an object that does not exist.
+        return Response(NOT_FOUND_PAGE % html.escape(request.path), status=404, mimetype="text/html")
 
     @app.errorhandler(405)
     def wrong_method(_exc):
@@ -111,11 +123,16 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
     @app.before_request
     def before():
         g.fault = None
+        g.barriers = []
         g.dropped = False
+        # Whether the request reaches the API's own view (no fault or 401 answered instead).
+        g.reached_view = False
         if not request.path.startswith(API + "/"):
             return None
         state.advance()
-        rule = faults.pick(request.method, request.path[len(API):])
+        g.barriers, rule = faults.pick(request.method, request.path[len(API):])
+        for barrier, ticket in g.barriers:
+            barrier.gather(ticket)
         if rule is not None:
             g.fault = rule
             response = _fault_response(rule)
@@ -124,24 +141,36 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not hmac.compare_digest(header[7:].encode(), token.encode()):
             return jsonify({"detail": "Authentication credentials were not provided or are invalid."}), 401
+        g.reached_view = True
         return None
 
     @app.after_request
     def after(response):
         if not request.path.startswith(CONTROL + "/"):
             fault = g.get("fault")
-            if fault is not None and fault.kind == "commit_drop" and response.status_code < 400:
+            carried_out = bool(g.get("reached_view")) and response.status_code < 400
+            if fault is not None and fault.kind == "commit_drop" and carried_out:
                 _drop_connection()
+            if fault is not None and fault.kind == "commit_fail" and carried_out:
+                response = _lost_answer(fault)
+            shown = fault.kind if fault is not None else ("barrier" if g.get("barriers") else None)
             log.add({
                 "method": request.method,
                 "path": request.path,
                 "query": request.query_string.decode(),
                 "status": response.status_code,
-                "fault": fault.kind if fault is not None else None,
+                "fault": shown,
                 "dropped": bool(g.get("dropped")),
+                # The API did the work, whatever the client was told.
+                "carried_out": carried_out,
                 "time": time.time(),
             })
         return response
+
+    @app.teardown_request
+    def next_in_turn(_exc):
+        for barrier, _ticket in g.get("barriers", ()):
+            barrier.served()
 
     app.register_blueprint(api)
     app.register_blueprint(control)

@@ -46,14 +46,14 @@ class BackupsMixin:
         }
         return self._with_extras(view)
 
-    def list_backups(self, server_id=None, backup_type=None):
+    def list_backups(self, server_id=None, backup_type=None, replica=0):
         with self.lock:
             records = [
                 r for r in self.backups.values()
                 if (server_id is None or r["server_id"] == server_id)
                 and (backup_type is None or r["backup_type"] == backup_type)
             ]
-            return [self.backup_view(r) for r in self.ordered(records)]
+            return [self.backup_view(r) for r in self.ordered(records, replica)]
 
     def create_backup(self, server_id, description=""):
         with self.lock:

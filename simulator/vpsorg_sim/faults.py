@@ -2,7 +2,9 @@
 
 A fault rule matches requests by method and path prefix and fires either on a
 fraction of them (``rate``) or on the next ``count`` of them. Rules are tried
-in the order they were added; the first that fires decides the request.
+in the order they were added; the first that fires decides the request. A
+barrier only gathers: a request it holds goes on to meet the other rules, so
+a race can also lose one of its answers.
 """
 
 import random
@@ -17,13 +19,17 @@ KINDS = tuple(STATUS_KINDS) + (
     "drop",         # close the connection before doing anything
     "slow",         # wait ``delay`` seconds, then answer normally
     "garbage",      # answer ``status`` with a body that is not JSON
-    "commit_drop",  # POST only: do the work, then close the connection unanswered
-    "barrier",      # hold the next ``count`` requests until all of them have arrived, then serve them
+    "commit_drop",  # POST or DELETE: do the work, then close the connection unanswered
+    "commit_fail",  # POST or DELETE: do the work, then answer ``status`` (a 5xx) as a proxy that lost the answer
+    "barrier",      # hold the next ``count`` requests until all of them have arrived, then serve them in turn
 )
+# Faults that let the API carry a request out and then lose its answer: only a change can be lost that way.
+COMMIT_KINDS = ("commit_drop", "commit_fail")
+COMMIT_METHODS = ("POST", "DELETE")
 
 
 class FaultRule:
-    def __init__(self, kind, rate=None, count=None, methods=None, path=None, retry_after=1, delay=2.0, status=502,
+    def __init__(self, kind, rate=None, count=None, methods=None, path=None, retry_after=1, delay=2.0, status=None,
                  skip=0):
         kind = str(kind)
         if kind not in KINDS:
@@ -33,38 +39,60 @@ class FaultRule:
         self.kind = kind
         self.rate = None if rate is None else float(rate)
         self.count = None if count is None else int(count)
-        self.methods = [m.upper() for m in methods] if methods else (["POST"] if kind == "commit_drop" else None)
+        self.methods = [m.upper() for m in methods] if methods else (["POST"] if kind in COMMIT_KINDS else None)
         self.path = path
         self.retry_after = retry_after
         self.delay = float(delay)
-        self.status = int(status)
+        # garbage answers a 502 page by default, commit_fail a 500.
+        self.status = int(status) if status is not None else (500 if kind == "commit_fail" else 502)
         # Let the first ``skip`` matching requests through untouched, so a
         # test can aim at, say, the third GET of a task.
         self.skip = int(skip)
         # A barrier makes a race certain: requests that would arrive "at about
         # the same time" are all inside the API before any of them is served.
+        # Once all are in, they are served one after the other in the order
+        # they arrived, so which of them the API carries out first (and so
+        # which object gets the lower id) is certain too.
         self.barrier = None
         if kind == "barrier":
             if self.count is None or self.count < 2:
                 raise ValueError("a barrier needs count of 2 or more (the requests it gathers)")
             self.barrier = threading.Barrier(self.count, timeout=BARRIER_TIMEOUT)
+            self._turn = threading.Condition()
+            self._arrived = 0
+            self._served = 0
 
     def matches(self, method, path):
         if self.methods and method.upper() not in self.methods:
             return False
-        if self.kind == "commit_drop" and method.upper() != "POST":
+        if self.kind in COMMIT_KINDS and method.upper() not in COMMIT_METHODS:
             return False
         return self.path is None or path.startswith(self.path)
 
     def as_dict(self):
-        return dict((k, v) for k, v in vars(self).items() if k != "barrier")
+        return dict((k, v) for k, v in vars(self).items() if k not in ("barrier", "_turn"))
 
-    def gather(self):
-        """Block until the whole party of a barrier has arrived (or it times out)."""
+    def arrive(self):
+        """A request joins the barrier's party: its place in the queue."""
+        with self._turn:
+            ticket = self._arrived
+            self._arrived += 1
+            return ticket
+
+    def gather(self, ticket):
+        """Block until the whole party has arrived (or it times out), then until it is ``ticket``'s turn."""
         try:
             self.barrier.wait()
         except threading.BrokenBarrierError:
             pass
+        with self._turn:
+            self._turn.wait_for(lambda: self._served >= ticket, timeout=BARRIER_TIMEOUT)
+
+    def served(self):
+        """The request whose turn it was has been carried out: the next one may go."""
+        with self._turn:
+            self._served += 1
+            self._turn.notify_all()
 
     @classmethod
     def parse(cls, text):
@@ -99,18 +127,28 @@ class FaultInjector:
             return [rule.as_dict() for rule in self._rules]
 
     def pick(self, method, path):
-        """The rule that fires for this request, if any (a count-rule is used up)."""
+        """(barriers, rule): the barriers that gather this request (each with its place) and the rule that decides it.
+
+        A count-rule that fires is used up.
+        """
+        barriers = []
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(method, path):
+                if not rule.matches(method, path) or not self._fires(rule):
                     continue
-                if rule.skip > 0:
-                    rule.skip -= 1
+                if rule.kind == "barrier":
+                    barriers.append((rule, rule.arrive()))
                     continue
-                if rule.count is not None:
-                    if rule.count > 0:
-                        rule.count -= 1
-                        return rule
-                elif self._random.random() < rule.rate:
-                    return rule
-            return None
+                return barriers, rule
+            return barriers, None
+
+    def _fires(self, rule):
+        if rule.skip > 0:
+            rule.skip -= 1
+            return False
+        if rule.count is not None:
+            if rule.count > 0:
+                rule.count -= 1
+                return True
+            return False
+        return self._random.random() < rule.rate

@@ -29,7 +29,14 @@ DEFAULT_DURATIONS = {SNAPSHOT: 1.0, BACKUP: 2.0, RESTORE: 1.0}
 #              UPDATE (a status change) writes the row anew: a paged read taken
 #              while an object completes can skip one object and repeat another.
 #   reshuffle: a new arbitrary order for every request, the worst case.
-ORDERS = ("id", "created_at", "-created_at", "shuffle", "updated", "reshuffle")
+#   replicas:  two read replicas behind a round-robin balancer, each with its
+#              own physical order (one by id, the other by id descending):
+#              list requests alternate between them, so a read that always
+#              takes page 1 from one and page 2 from the other never sees the
+#              whole list, however often it repeats itself in the same rhythm.
+ORDERS = ("id", "created_at", "-created_at", "shuffle", "updated", "reshuffle", "replicas")
+# The physical order of each replica of the "replicas" order, by its turn.
+REPLICA_ORDERS = ("id", "-id")
 
 
 class SimError(Exception):

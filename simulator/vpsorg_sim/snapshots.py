@@ -20,10 +20,10 @@ class SnapshotsMixin:
         }
         return self._with_extras(view)
 
-    def list_snapshots(self, server_id=None):
+    def list_snapshots(self, server_id=None, replica=0):
         with self.lock:
             records = [r for r in self.snapshots.values() if server_id is None or r["server_id"] == server_id]
-            return [self.snapshot_view(r) for r in self.ordered(records)]
+            return [self.snapshot_view(r) for r in self.ordered(records, replica)]
 
     def create_snapshot(self, server_id, name, description=""):
         with self.lock:

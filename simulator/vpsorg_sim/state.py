@@ -16,7 +16,7 @@ import time
 
 from .backups import BackupsMixin
 from .clock import ClockMixin
-from .model import BACKUP, DEFAULT_DURATIONS, ORDERS, SNAPSHOT, SimError
+from .model import BACKUP, DEFAULT_DURATIONS, ORDERS, REPLICA_ORDERS, SNAPSHOT, SimError
 from .records import RecordsMixin
 from .servers import ServersMixin
 from .snapshots import SnapshotsMixin
@@ -64,6 +64,8 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
         self.holds = []
         # Bumped on every change of a row, for the "updated" order.
         self.touch_counter = 0
+        # List requests served so far: whose turn it is under the "replicas" order.
+        self.list_requests = 0
         # The documented examples use ids 501 (backup) and 801 (snapshot).
         self.next_ids = {BACKUP: 501, SNAPSHOT: 801}
 
@@ -96,9 +98,18 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
             self._save()
             return self.config
 
-    def ordered(self, records):
-        """``records`` in the configured list order (see ORDERS)."""
+    def next_replica(self):
+        """The replica that serves this list request: they take turns, one request each."""
+        with self.lock:
+            turn = self.list_requests % len(REPLICA_ORDERS)
+            self.list_requests += 1
+            return turn
+
+    def ordered(self, records, replica=0):
+        """``records`` in the configured list order (see ORDERS); ``replica`` is the turn for "replicas"."""
         order = self.config["order"]
+        if order == "replicas":
+            order = REPLICA_ORDERS[replica % len(REPLICA_ORDERS)]
         if order == "reshuffle":
             records = list(records)
             random.shuffle(records)
@@ -108,6 +119,7 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
             "updated": lambda r: (r.get("touched", 0), r["id"]),
             "created_at": lambda r: (r["created_at"], r["id"]),
             "-created_at": lambda r: (-r["created_at"], -r["id"]),
+            "-id": lambda r: -r["id"],
         }
         return sorted(records, key=keys.get(order, lambda r: r["id"]))
 

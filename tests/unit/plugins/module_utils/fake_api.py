@@ -16,9 +16,17 @@ from contextlib import contextmanager
 
 import pytest
 
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.client import RetryPolicy, VpsorgApiError, VpsorgClient
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    ALREADY_GONE,
+    DELETED,
+    DELETED_ANSWER_LOST,
+    RetryPolicy,
+    VpsorgApiError,
+    VpsorgClient,
+)
 
 CREATED_AT = "2026-11-%02dT%02d:00:00Z"
 
@@ -42,6 +50,10 @@ class FakeApi:
         # Whether a restore ends at the next read of its server.
         self.restores_end = True
         self.on_post = None
+        # Called once the next POST was carried out, before it is answered (a racer that comes just after).
+        self.on_carried_out = None
+        # An API that ignores the server_id filter of a list.
+        self.ignore_filters = False
 
     # ------------------------------------------------------------ the state
 
@@ -74,10 +86,10 @@ class FakeApi:
                 return action
         return None
 
-    def list(self, path, params=None):
+    def list(self, path, params=None, passes=None):
         self._record("GET", path)
         self._progress(path)
-        server_id = (params or {}).get("server_id")
+        server_id = None if self.ignore_filters else (params or {}).get("server_id")
         return [dict(o) for o in self.objects[path].values() if server_id is None or o["server"]["id"] == server_id]
 
     def get(self, path, params=None):
@@ -97,24 +109,29 @@ class FakeApi:
         if fault == "refuse":
             raise VpsorgApiError("POST %s failed with HTTP 503" % path, method="POST", path=path, status=503,
                                  maybe_committed=True)
-        if fault == "400":
-            raise VpsorgApiError("POST %s failed with HTTP 400" % path, method="POST", path=path, status=400)
+        if fault in ("400", "404"):
+            raise VpsorgApiError("POST %s failed with HTTP %s: Server not found." % (path, fault), method="POST",
+                                 path=path, status=int(fault))
         if self.on_post:
             self.on_post(path, body)
         answer = self._carry_out(path, body or {})
+        if self.on_carried_out:
+            carried_out, self.on_carried_out = self.on_carried_out, None
+            carried_out()
         if fault == "lose_answer":
             raise VpsorgApiError("POST %s got no answer" % path, method="POST", path=path, reason="connection",
                                  maybe_committed=True)
         return answer
 
     def delete(self, path, missing_ok=False):
-        self._record("DELETE", path)
+        fault = self._record("DELETE", path)
         collection, object_id = re.match(r"(/\w+/)(\d+)/", path).groups()
         if self.objects[collection].pop(int(object_id), None) is None:
             if missing_ok:
-                return False
+                return ALREADY_GONE
             raise VpsorgApiError("DELETE %s failed with HTTP 404" % path, method="DELETE", path=path, status=404)
-        return True
+        # Carried out, but the answer was lost: the client's retry meets a 404.
+        return DELETED_ANSWER_LOST if fault == "lose_answer" else DELETED
 
     # ------------------------------------------------------------ behaviour
 
@@ -161,6 +178,8 @@ def no_connect(module_class, api):
 def run_module(module_class, api, capsys, check_mode=False, **params):
     """Run a module's whole flow against ``api``; return its JSON result."""
     args = dict(params, api_token="unit-token")
+    # Ansible keeps warnings in a module-level store; one run's warnings must not show in the next one's result.
+    ansible_warnings._global_warnings.clear()
     if check_mode:
         args["_ansible_check_mode"] = True
     with patch_module_args(args), no_connect(module_class, api):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    ALREADY_GONE,
+    DELETED,
+    DELETED_ANSWER_LOST,
     Deadline,
     RetryPolicy,
     VpsorgApiError,
@@ -50,6 +55,18 @@ def test_retries_give_up_after_api_retries_naming_the_status(vpsorg_sim):
     assert caught.value.status == 503
     assert "HTTP 503" in str(caught.value) and "gave up after 2 retries" in str(caught.value)
     assert len(vpsorg_sim.control.requests()) == 3
+
+
+def test_429s_have_a_budget_of_their_own_twice_as_large(vpsorg_sim):
+    vpsorg_sim.control.fault("429", count=4, retry_after=0)
+    vpsorg_sim.control.fault("503", count=2)
+    client = client_for(vpsorg_sim, retries=2)
+    assert client.get("/servers/101/")["id"] == 101
+    vpsorg_sim.control.fault("429", count=5, retry_after=0)
+    with pytest.raises(VpsorgApiError) as caught:
+        client.get("/servers/101/")
+    assert caught.value.status == 429 and "gave up after 4 retries" in caught.value.message
+    assert [e["status"] for e in vpsorg_sim.control.requests()] == [429] * 4 + [503] * 2 + [200] + [429] * 5
 
 
 def test_dropped_connections_on_get_are_retried(vpsorg_sim):
@@ -153,3 +170,124 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request(vpsorg_sim):
     assert "https://" in caught.value.message and "token" not in caught.value.message.replace("API token", "")
     for url in ("http://127.0.0.1:1/api/v1", "http://localhost:1/api/v1", "http://[::1]:1/api/v1", "https://example.org/api"):
         VpsorgClient(url, "token")
+
+
+# ------------------------------------------------------------ lists read through replicas
+
+
+def made(vpsorg_sim, count, server_id=101):
+    return [vpsorg_sim.server.state.create_snapshot(server_id, "r%d" % n)["id"] for n in range(count)]
+
+
+def pages_requested(vpsorg_sim):
+    return [e["query"] for e in vpsorg_sim.control.requests(method="GET")]
+
+
+@pytest.mark.parametrize("count,pages", [
+    # Page 1 from the replica ordered by id, page 2 from the other: torn. Page 1 twice: one of each, whole.
+    (3, ["", "page=2", "", ""]),
+    (4, ["", "page=2", "", ""]),
+    # Three pages: the first pass misses one; page 1 from the other replica has it.
+    (5, ["", "page=2", "page=3", ""]),
+])
+def test_a_list_read_through_alternating_replicas_is_whole(vpsorg_sim, count, pages):
+    ids = made(vpsorg_sim, count)
+    vpsorg_sim.control.configure(order="replicas", page_size=2)
+    vpsorg_sim.control.clear_requests()
+    listed = client_for(vpsorg_sim).list("/snapshots/")
+    assert sorted(s["id"] for s in listed) == ids
+    assert pages_requested(vpsorg_sim) == pages
+
+
+def test_a_list_that_never_settles_says_what_was_seen(vpsorg_sim):
+    made(vpsorg_sim, 3)
+    vpsorg_sim.control.configure(order="replicas", page_size=2)
+    with pytest.raises(VpsorgApiError) as caught:
+        client_for(vpsorg_sim).list("/snapshots/", {"server_id": 101}, passes=1)
+    assert caught.value.reason == "torn_list" and caught.value.transient
+    assert caught.value.message == (
+        "GET /api/v1/snapshots/ (server_id=101) kept changing while it was read: 1 passes (2 page requests, each page "
+        "read up to 3 times in a row) never saw together the 3 objects it counts, at most 2 (counts seen: 3). Its "
+        "order moved between page requests every time; run the task again.")
+
+
+def test_a_list_in_a_stable_order_costs_one_pass(vpsorg_sim):
+    ids = made(vpsorg_sim, 5)
+    vpsorg_sim.control.configure(order="shuffle", page_size=2)
+    vpsorg_sim.control.clear_requests()
+    assert sorted(s["id"] for s in client_for(vpsorg_sim).list("/snapshots/")) == ids
+    assert pages_requested(vpsorg_sim) == ["", "page=2", "page=3"]
+
+
+# ------------------------------------------------------------ deletes whose answer is lost
+
+
+def test_what_a_delete_came_to(vpsorg_sim):
+    ids = made(vpsorg_sim, 4)
+    client = client_for(vpsorg_sim)
+    assert client.delete("/snapshots/%d/" % ids[0], missing_ok=True) == DELETED
+    # Gone before this DELETE: someone else's.
+    assert client.delete("/snapshots/%d/" % ids[0], missing_ok=True) == ALREADY_GONE
+    # Carried out, then answered 500 or not at all: the retry finds it gone.
+    vpsorg_sim.control.fault("commit_fail", count=1, methods=["DELETE"])
+    assert client.delete("/snapshots/%d/" % ids[1], missing_ok=True) == DELETED_ANSWER_LOST
+    vpsorg_sim.control.fault("commit_drop", count=1, methods=["DELETE"])
+    assert client.delete("/snapshots/%d/" % ids[2], missing_ok=True) == DELETED_ANSWER_LOST
+    # A 429 proves nothing was done: a 404 after it is not this request's.
+    vpsorg_sim.server.state.delete_snapshot(ids[3])
+    vpsorg_sim.control.fault("429", count=1, retry_after=0, methods=["DELETE"])
+    assert client.delete("/snapshots/%d/" % ids[3], missing_ok=True) == ALREADY_GONE
+    with pytest.raises(VpsorgApiError) as caught:
+        client.delete("/snapshots/%d/" % ids[3])
+    assert caught.value.missing and not caught.value.maybe_committed
+    assert [e["status"] for e in vpsorg_sim.control.requests(method="DELETE")] == [
+        204, 404, 500, 404, 204, 404, 429, 404, 404]
+
+
+# ------------------------------------------------------------ messages a user can act on
+
+
+def test_a_path_that_is_not_the_apis_blames_the_url_not_the_object(vpsorg_sim):
+    wrong = vpsorg_sim.api_url.replace("/api/v1", "/api/v2")
+    client = VpsorgClient(wrong, vpsorg_sim.token, retry_policy=RetryPolicy(0, 1))
+    for call in (lambda: client.get("/servers/101/"), lambda: client.delete("/snapshots/801/", missing_ok=True),
+                 lambda: client.list("/snapshots/")):
+        with pytest.raises(VpsorgApiError) as caught:
+            call()
+        assert caught.value.reason == "wrong_url" and caught.value.status == 404 and not caught.value.missing
+        assert wrong in caught.value.message and "Check api_url (now %s)" % wrong in caught.value.message
+        assert "Not Found" in caught.value.message
+    # The API's own 404 for an object that does not exist is not the URL's fault.
+    with pytest.raises(VpsorgApiError) as caught:
+        client_for(vpsorg_sim).get("/servers/999/")
+    assert caught.value.missing and caught.value.reason == "http"
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("url,cause", [
+    ("http://127.0.0.1:%(closed)d/api/v1", "the connection was refused: nothing listens there"),
+    ("https://no-such-host.invalid/api/v1", "the host name does not resolve (DNS)"),
+    ("https://127.0.0.1:%(sim)d/api/v1", "the TLS handshake failed"),
+])
+def test_no_answer_names_host_port_and_cause(vpsorg_sim, url, cause):
+    url = url % {"closed": closed_port(), "sim": vpsorg_sim.server.port}
+    client = VpsorgClient(url, "token", retry_policy=RetryPolicy(0, 1))
+    with pytest.raises(VpsorgApiError) as caught:
+        client.get("/snapshots/")
+    host = urlsplit(url).netloc if urlsplit(url).port else urlsplit(url).hostname + ":443"
+    assert caught.value.reason == "connection"
+    assert caught.value.message.startswith("GET /api/v1/snapshots/ got no answer from the VPS.org API at %s: " % host)
+    assert cause in caught.value.message
+
+
+def test_an_answer_that_takes_too_long_names_the_timeout(vpsorg_sim):
+    vpsorg_sim.control.fault("slow", count=1, delay=5)
+    client = VpsorgClient(vpsorg_sim.api_url, vpsorg_sim.token, timeout=0.5, retry_policy=RetryPolicy(0, 1))
+    with pytest.raises(VpsorgApiError) as caught:
+        client.get("/snapshots/")
+    assert "did not answer within api_timeout (0.5 s)" in caught.value.message

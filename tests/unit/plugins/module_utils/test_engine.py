@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils.restore import RestoreModule
 from ansible_collections.vpsorg.cloud.plugins.modules.vpsorg_backup import BackupModule
 from ansible_collections.vpsorg.cloud.plugins.modules.vpsorg_snapshot import SnapshotModule
@@ -14,6 +15,7 @@ SNAPSHOTS = "/snapshots/"
 BACKUPS = "/backups/"
 LIST = ("GET", SNAPSHOTS)
 POST = ("POST", SNAPSHOTS)
+SERVER_101 = ("GET", "/servers/101/")
 
 
 def snapshot(api, capsys, **params):
@@ -45,6 +47,23 @@ def test_a_slow_create_is_polled_until_completed(api, capsys):
     assert api.log == [LIST, POST, LIST, LIST, LIST]
 
 
+def test_a_failed_poll_does_not_end_the_wait(api, capsys):
+    api.in_progress_reads = 2
+    real_list = api.list
+
+    def first_poll_fails(path, params=None, passes=None):
+        if api.log.count(LIST) == 2:
+            api.log.append(LIST)
+            raise VpsorgApiError("GET %s failed with HTTP 503" % path, method="GET", path=path, status=503)
+        return real_list(path, params, passes)
+
+    api.list = first_poll_fails
+    created = snapshot(api, capsys, server_id=101, name="n")
+    assert created["changed"] and created["snapshot"]["status"] == "completed"
+    # The look, the create, the look for a twin (in progress), a poll that fails, a poll that sees it completed.
+    assert api.log == [LIST, POST, LIST, LIST, LIST]
+
+
 def test_a_wait_that_times_out_keeps_the_id_and_status(api, capsys):
     api.in_progress_reads = None
     result = snapshot(api, capsys, server_id=101, name="n", wait_timeout=1)
@@ -63,7 +82,31 @@ def test_without_wait_it_returns_in_progress(api, capsys):
 def test_check_mode_plans_without_sending(api, capsys):
     result = run_module(SnapshotModule, api, capsys, check_mode=True, server_id=101, name="n")
     assert result["changed"] and result["snapshot"]["status"] == "in_progress"
-    assert api.log == [LIST]
+    # The server has no snapshot to prove it exists: one read of the server does.
+    assert api.log == [LIST, SERVER_101]
+
+
+def test_check_mode_needs_no_read_of_a_server_its_listing_shows(api, capsys):
+    api.add(SNAPSHOTS, 101, name="other")
+    result = run_module(SnapshotModule, api, capsys, check_mode=True, server_id=101, name="n")
+    assert result["changed"] and api.log == [LIST]
+
+
+@pytest.mark.parametrize("module", [SnapshotModule, BackupModule])
+def test_check_mode_fails_on_a_server_that_does_not_exist(api, capsys, module):
+    key = {"name": "n"} if module is SnapshotModule else {"description": "n"}
+    result = run_module(module, api, capsys, check_mode=True, server_id=999, **key)
+    assert result["failed"] and not result["changed"]
+    assert result["msg"].startswith("Server 999 does not exist") and "Nothing would be created" in result["msg"]
+    assert api.log == [("GET", module.kind.path), ("GET", "/servers/999/")]
+
+
+def test_check_mode_in_a_fleet_fails_only_the_missing_server(api, capsys):
+    result = run_module(SnapshotModule, api, capsys, check_mode=True, server_ids=[101, 999], name="n")
+    assert result["failed"] and "1 of 2 servers failed" in result["msg"]
+    assert [(r["server_id"], r["changed"], bool(r.get("failed"))) for r in result["results"]] == [
+        (101, True, False), (999, False, True)]
+    assert api.log == [LIST, SERVER_101, ("GET", "/servers/999/")]
 
 
 def test_an_existing_id_is_settled_and_a_missing_one_fails(api, capsys):
@@ -92,6 +135,14 @@ def test_a_refused_create_is_not_a_change(api, capsys):
     api.faults.append(("POST", SNAPSHOTS, "400"))
     result = snapshot(api, capsys, server_id=101, name="n")
     assert result["failed"] and not result["changed"]
+
+
+def test_a_create_answered_404_names_the_server(api, capsys):
+    api.faults.append(("POST", SNAPSHOTS, "404"))
+    result = snapshot(api, capsys, server_id=101, name="n")
+    assert result["failed"] and not result["changed"]
+    assert result["msg"] == ("Server 101 does not exist, or this API token cannot see it: POST /snapshots/ failed with "
+                             "HTTP 404: Server not found. Nothing was created.")
 
 
 # ------------------------------------------------------------ create reconciliation
@@ -129,6 +180,76 @@ def test_a_same_key_race_converges_on_the_oldest(api, capsys):
     assert result["snapshot"]["id"] == rival["id"] and not result["changed"]
     assert delete_of(rival["id"] + 1) in api.log
     assert any("at the same time" in w for w in warning_texts(result))
+
+
+def racing_task_posts(api, after_ours=False):
+    """Another task creates the same key at the same moment: just before this task's POST, or just after it."""
+    rival = {}
+
+    def post(path, body):
+        api.on_post = None
+        if after_ours:
+            api.on_carried_out = lambda: rival.update(api.add(path, body["server_id"], status="in_progress",
+                                                              name=body["name"]))
+        else:
+            rival.update(api.add(path, body["server_id"], status="in_progress", name=body["name"]))
+
+    api.on_post = post
+    return rival
+
+
+def test_a_race_this_task_won_keeps_its_own_object(api, capsys):
+    rival = racing_task_posts(api, after_ours=True)
+    result = snapshot(api, capsys, server_id=101, name="shared")
+    own = rival["id"] - 1
+    # Its own is the oldest: it keeps it, and leaves the newer one to the task that made it.
+    assert result["changed"] and result["snapshot"]["id"] == own
+    assert api.log == [LIST, POST, LIST] and sorted(api.ids(SNAPSHOTS)) == [own, rival["id"]]
+    assert not any("at the same time" in w for w in warning_texts(result)), warning_texts(result)
+
+
+def test_a_lost_create_with_one_match_takes_it_as_its_own(api, capsys):
+    api.faults.append(("POST", SNAPSHOTS, "lose_answer"))
+    result = snapshot(api, capsys, server_id=101, name="n")
+    assert result["changed"] and result["snapshot"]["id"] == api.ids(SNAPSHOTS)[0] == 801
+    # Look, create (answer lost), look for what it made, look for a racing twin.
+    assert api.log == [LIST, POST, LIST, LIST]
+
+
+def test_a_lost_create_among_racers_keeps_the_oldest_and_leaves_no_duplicate(api, capsys):
+    # One racer made 801 before this task's POST, another 803 after it; this task's own is 802, unanswered.
+    api.faults.append(("POST", SNAPSHOTS, "lose_answer"))
+    first = {}
+
+    def racers(path, body):
+        api.on_post = None
+        first.update(api.add(path, 101, status="in_progress", name=body["name"]))
+        api.on_carried_out = lambda: api.add(path, 101, status="in_progress", name=body["name"])
+
+    api.on_post = racers
+    result = snapshot(api, capsys, server_id=101, name="shared")
+    assert first["id"] == 801 and api.ids(SNAPSHOTS) == [801]
+    assert result["snapshot"]["id"] == 801 and result["changed"]
+    # The look after the lost answer finds three; which is its own cannot be told: the newer two go.
+    assert api.log == [LIST, POST, LIST, LIST, delete_of(802), delete_of(803)]
+    warning = next(w for w in warning_texts(result) if "was lost" in w)
+    assert "(ids 801, 802, 803)" in warning and "keeps the oldest (id 801)" in warning and "(ids 802, 803)" in warning
+
+
+def test_a_task_whose_copy_a_racer_removed_carries_on_with_the_survivor(api, capsys):
+    rival = racing_task_posts(api)
+    real_list = api.list
+
+    def racer_removes_ours_before_our_second_look(path, params=None, passes=None):
+        if api.log.count(POST):
+            api.objects[SNAPSHOTS].pop(rival["id"] + 1, None)
+        return real_list(path, params, passes)
+
+    api.list = racer_removes_ours_before_our_second_look
+    result = snapshot(api, capsys, server_id=101, name="shared")
+    assert result["snapshot"]["id"] == rival["id"] and result["snapshot"]["status"] == "completed"
+    assert not result["changed"] and api.log == [LIST, POST, LIST]
+    assert any("removed this task's copy (id %d)" % (rival["id"] + 1) in w for w in warning_texts(result))
 
 
 # ------------------------------------------------------------ rotation
@@ -218,6 +339,54 @@ def test_absent_by_id_refuses_another_servers_object(api, capsys):
     assert not any(c[0] == "DELETE" for c in api.log)
 
 
+LOST = "answer to the DELETE was lost"
+
+
+def test_a_delete_by_name_whose_answer_was_lost_is_this_tasks(api, capsys):
+    target = api.add(SNAPSHOTS, 101, name="gone")
+    api.faults.append(("DELETE", SNAPSHOTS, "lose_answer"))
+    result = snapshot(api, capsys, server_id=101, name="gone", state="absent")
+    assert result["changed"] and [(d["id"], LOST in d["note"]) for d in result["deleted_snapshots"]] == [
+        (target["id"], True)]
+    assert any(LOST in w for w in warning_texts(result)) and api.ids(SNAPSHOTS) == []
+
+
+def test_a_delete_by_id_whose_answer_was_lost_is_this_tasks(api, capsys):
+    target = api.add(SNAPSHOTS, 101, name="gone")
+    api.faults.append(("DELETE", SNAPSHOTS, "lose_answer"))
+    result = snapshot(api, capsys, snapshot_id=target["id"], state="absent")
+    assert result["changed"] and [d["id"] for d in result["deleted_snapshots"]] == [target["id"]]
+    assert LOST in result["deleted_snapshots"][0]["note"] and api.log == [delete_of(target["id"])]
+
+
+def test_rotation_and_prune_count_deletes_whose_answer_was_lost(api, capsys):
+    old = [api.add(SNAPSHOTS, 101, name="pre-%d" % n) for n in (1, 2, 3)]
+    api.faults.append(("DELETE", SNAPSHOTS, "lose_answer"))
+    rotated = snapshot(api, capsys, server_id=101, name="pre-4", rotate={"prefix": "pre-", "keep": 3})
+    assert [(d["id"], d["reason"], LOST in d["note"]) for d in rotated["deleted_snapshots"]] == [
+        (old[0]["id"], "beyond the newest 3", True)]
+    api.faults.append(("DELETE", SNAPSHOTS, "lose_answer"))
+    pruned = snapshot(api, capsys, server_id=101, state="absent", rotate={"prefix": "pre-", "keep": 2})
+    # Its only victim met a lost answer: still a change, and the diff shows it gone.
+    assert pruned["changed"] and [d["id"] for d in pruned["deleted_snapshots"]] == [old[1]["id"]]
+    assert LOST in pruned["deleted_snapshots"][0]["note"]
+
+
+def test_a_delete_someone_else_made_is_not_this_tasks(api, capsys):
+    target = api.add(SNAPSHOTS, 101, name="pre-1")
+    api.add(SNAPSHOTS, 101, name="pre-2")
+    api.add(SNAPSHOTS, 101, name="pre-3")
+    real_delete = api.delete
+
+    def deleted_by_someone_else_first(path, missing_ok=False):
+        api.objects[SNAPSHOTS].pop(target["id"], None)
+        return real_delete(path, missing_ok)
+
+    api.delete = deleted_by_someone_else_first
+    pruned = snapshot(api, capsys, server_id=101, state="absent", rotate={"prefix": "pre-", "keep": 2})
+    assert not pruned["changed"] and pruned["deleted_snapshots"] == []
+
+
 # ------------------------------------------------------------ validate
 
 @pytest.mark.parametrize("params,message", [
@@ -229,10 +398,21 @@ def test_absent_by_id_refuses_another_servers_object(api, capsys):
     (dict(server_id=101, name="n", rotate={"prefix": "p", "keep": 6}), "between 1 and 5"),
     (dict(server_id=101, name="has space"), "not a valid snapshot name"),
     (dict(state="absent", name="n"), "needs server_id and name"),
+    (dict(server_id=True, name="n"), "server_id must be a positive id (1 or more), got the boolean True"),
+    (dict(server_ids=[101, False], name="n"), "server_ids must hold server ids (integers of 1 or more), got the boolean"),
+    (dict(server_ids=[101, 0], name="n"), "server_ids must hold server ids (integers of 1 or more), got 0"),
+    (dict(snapshot_id=True, state="absent"), "snapshot_id must be a positive id (1 or more), got the boolean True"),
 ])
 def test_bad_input_fails_before_any_call(api, capsys, params, message):
     result = snapshot(api, capsys, **params)
     assert result["failed"] and message in result["msg"]
+    assert api.log == []
+
+
+def test_reuse_within_is_refused_with_state_absent(api, capsys):
+    result = run_module(BackupModule, api, capsys, server_id=101, state="absent", reuse_within="1d",
+                        rotate={"prefix": "daily-", "keep": 2})
+    assert result["failed"] and "reuse_within only applies to state=present" in result["msg"]
     assert api.log == []
 
 
@@ -276,3 +456,36 @@ def test_a_server_that_cannot_be_restored_is_named(api, capsys):
     api.faults.append(("POST", "/snapshots/%d/restore/" % good["id"], "400"))
     result = restore(api, capsys, server_id=101, snapshot_id=good["id"])
     assert result["failed"] and "The server's status is 'error'" in result["msg"] and not result["changed"]
+
+
+def test_a_server_already_restoring_gets_no_second_restore(api, capsys):
+    good = api.add(SNAPSHOTS, 101, name="good")
+    api.servers[101]["status"] = "restoring"
+    api.restores_end = False
+    result = restore(api, capsys, server_id=101, snapshot_id=good["id"], wait=False)
+    assert not result["changed"] and not result["restore_started"]
+    assert any("already being restored" in w for w in warning_texts(result))
+    assert not any(c[0] == "POST" for c in api.log)
+
+
+# ------------------------------------------------------------ backups: manual ones only
+
+
+def test_automatic_backups_neither_match_a_key_nor_count_towards_the_limit(api, capsys):
+    automatic = [api.add(BACKUPS, 101, backup_type="automatic", description="nightly") for _n in range(10)]
+    result = run_module(BackupModule, api, capsys, server_id=101, description="nightly",
+                        rotate={"prefix": "nightly", "keep": 1})
+    assert result["changed"] and result["backup"]["id"] not in [b["id"] for b in automatic]
+    assert result["deleted_backups"] == [] and not result["deleted_before_create"]
+    assert [c[0] for c in api.log] == ["GET", "POST", "GET"]
+
+
+# ------------------------------------------------------------ reads
+
+
+def test_a_listing_the_api_did_not_filter_is_filtered_again(api, capsys):
+    theirs = api.add(SNAPSHOTS, 102, name="shared")
+    api.ignore_filters = True
+    result = snapshot(api, capsys, server_id=101, name="shared")
+    assert result["changed"] and result["snapshot"]["id"] != theirs["id"]
+    assert api.log == [LIST, POST, LIST]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_key, newest_first
+import pytest
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_epoch, created_key, newest_first
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    ListView,
     RetryPolicy,
+    VpsorgApiError,
+    VpsorgClient,
     error_text,
     is_loopback,
+    page_repeats,
     parse_retry_after,
 )
-from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import plan_rotation
+from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import ACCOUNT_WIDE_PASSES, SNAPSHOT, Lookup
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import in_prefix, newest_reusable, plan_rotation
 
 
 def snap(object_id, name, created):
@@ -118,3 +125,148 @@ def test_poll_schedule_fits_the_documented_durations():
     # Never more than 30 s late, whatever the duration.
     for duration in range(1, 1200, 7):
         assert poll_times(duration)[-1] - duration <= 30
+
+
+# ------------------------------------------------------------ the list's count check
+
+
+def page(*object_ids):
+    return [{"id": i} for i in object_ids]
+
+
+def test_a_view_is_whole_when_it_holds_exactly_what_the_pages_count():
+    view = ListView()
+    view.add(page(1, 2), 3)
+    assert not view.whole()
+    view.add(page(2), 3)  # a torn page repeats one it already has
+    assert not view.whole()
+    view.add(page(3, 2), 3)
+    assert view.whole() and sorted(o["id"] for o in view.objects()) == [1, 2, 3]
+
+
+def test_a_page_that_counts_differently_starts_the_view_over():
+    view = ListView()
+    view.add(page(1, 2), 3)
+    # One object more now: 1 and 2 may be gone since, so only what this page shows counts.
+    view.add(page(3, 4), 4)
+    assert not view.whole() and sorted(o["id"] for o in view.objects()) == [3, 4]
+    view.add(page(5, 6), 4)
+    assert view.whole() and sorted(o["id"] for o in view.objects()) == [3, 4, 5, 6]
+
+
+def test_a_page_without_a_count_in_a_counted_list_cannot_complete_it():
+    view = ListView()
+    view.add(page(1, 2), 3)
+    view.add(page(3), None)
+    assert not view.whole() and view.counted
+
+
+def test_more_ids_than_the_count_keeps_only_the_last_page():
+    view = ListView()
+    view.add(page(1, 2), 3)
+    view.add(page(3, 4), 3)  # 1 or 2 went and 4 came meanwhile
+    assert not view.whole() and sorted(o["id"] for o in view.objects()) == [3, 4]
+    assert view.most == 2 and view.counts_seen == [3]
+
+
+def test_a_page_with_more_objects_than_its_count_is_never_whole():
+    # A broken answer: whatever it holds, it is not the list it counts.
+    view = ListView()
+    view.add(page(1, 2, 3), 2)
+    assert not view.whole()
+
+
+def test_a_list_that_never_counts_adds_up_its_pages():
+    view = ListView()
+    view.add(page(1, 2), None)
+    view.add(page(3), None)
+    assert not view.counted and sorted(o["id"] for o in view.objects()) == [1, 2, 3]
+
+
+def test_page_repeats_change_the_rhythm_pass_by_pass():
+    assert [page_repeats(n) for n in range(7)] == [1, 2, 3, 1, 2, 3, 1]
+
+
+# ------------------------------------------------------------ the prefix rule
+
+
+PREFIXED = [
+    snap(1, "nightly-1", "2026-11-01T02:00:00Z"),
+    snap(2, "pre-nightly-1", "2026-10-01T02:00:00Z"),
+    snap(3, "x-nightly-", "2026-10-02T02:00:00Z"),
+    snap(4, "nightly-2", "2026-11-02T02:00:00Z"),
+    snap(5, "Nightly-0", "2026-09-02T02:00:00Z"),
+]
+
+
+def test_a_prefix_matches_the_start_of_a_name_only():
+    assert in_prefix({"name": "nightly-1"}, "name", "nightly-")
+    assert not in_prefix({"name": "pre-nightly-1"}, "name", "nightly-")
+    assert not in_prefix({"name": "Nightly-1"}, "name", "nightly-")
+    assert not in_prefix({"name": None}, "name", "nightly-")
+    # The names that hold the prefix elsewhere are older: a substring match would delete them first.
+    victims = plan_rotation(PREFIXED, "name", 10, None, "nightly-", keep=1)[0]
+    assert ids(victims) == [1]
+
+
+def test_reuse_looks_at_names_that_start_with_the_prefix_only():
+    now = created_epoch({"created_at": "2026-11-03T00:00:00Z"})
+    recent = PREFIXED + [snap(6, "manual-nightly-x", "2026-11-02T23:00:00Z")]
+    assert newest_reusable(recent, "name", "nightly-", 86400, now)["id"] == 4
+
+
+# ------------------------------------------------------------ reading several servers
+
+
+class TornAccount:
+    """A client whose account-wide listing never settles while each server's does."""
+
+    def __init__(self, objects):
+        self.objects = objects
+        self.calls = []
+
+    def list(self, path, params=None, passes=None):
+        self.calls.append((path, (params or {}).get("server_id"), passes))
+        if not params:
+            raise VpsorgApiError("torn", reason="torn_list")
+        return [o for o in self.objects if o["server"]["id"] == params["server_id"]]
+
+
+def test_several_servers_are_read_one_by_one_when_the_account_listing_does_not_settle():
+    objects = [{"id": 1, "server": {"id": 101}}, {"id": 2, "server": {"id": 102}}, {"id": 3, "server": {"id": 103}}]
+    client = TornAccount(objects)
+    lookup = Lookup(client, SNAPSHOT)
+    assert lookup.on_servers([101, 102]) == {101: [objects[0]], 102: [objects[1]]}
+    # Three passes for the account, then one listing per server; later reads go straight to the servers.
+    assert client.calls == [("/snapshots/", None, ACCOUNT_WIDE_PASSES), ("/snapshots/", 101, None),
+                            ("/snapshots/", 102, None)]
+    assert lookup.on_servers([102]) == {102: [objects[1]]}
+    assert client.calls[3:] == [("/snapshots/", 102, None)]
+
+
+class RefusingAccount(TornAccount):
+    """A client whose account-wide listing is refused (a bad token, say)."""
+
+    def list(self, path, params=None, passes=None):
+        raise VpsorgApiError("GET %s failed with HTTP 401" % path, status=401)
+
+
+def test_an_account_listing_that_fails_otherwise_is_not_hidden():
+    client = RefusingAccount([])
+    with pytest.raises(VpsorgApiError) as caught:
+        Lookup(client, SNAPSHOT).on_servers([101])
+    assert caught.value.status == 401
+
+
+def test_an_account_listing_is_split_by_server():
+    objects = [{"id": 1, "server": {"id": 101}}, {"id": 2, "server": {"id": 104}}, {"id": 3, "server": {"id": 101}}]
+    assert Lookup.by_server(objects, [101, 102]) == {101: [objects[0], objects[2]], 102: []}
+
+
+def test_next_links_are_followed_on_the_api_url_only():
+    client = VpsorgClient("https://admin.vps.org/api/v1", "token")
+    # A service behind a proxy builds next from its own host and scheme: only the path and query are kept.
+    assert client._same_origin("http://backend-7:8000/api/v1/snapshots/?page=2") == (
+        "https://admin.vps.org/api/v1/snapshots/?page=2")
+    assert client._same_origin("/api/v1/snapshots/?page=3") == "https://admin.vps.org/api/v1/snapshots/?page=3"
+    assert client._same_origin("https://admin.vps.org/api/v1/snapshots/") == "https://admin.vps.org/api/v1/snapshots/"

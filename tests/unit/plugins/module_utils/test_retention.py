@@ -96,3 +96,9 @@ def test_reuse_compares_against_the_newest_not_the_oldest():
     assert newest_reusable(completed, "name", "pre-", DAY, NOW) is None
     # The object in progress is newer but is not reusable.
     assert newest_reusable(EXISTING, "name", "pre-", HOUR * 2, NOW) is None
+
+
+def test_max_age_deletes_only_what_is_older_than_it():
+    # "older than 7d": an object exactly 7 days old stays.
+    boundary = [snap(1, "pre-1", 7 * DAY), snap(2, "pre-2", 7 * DAY + 1)]
+    assert ids(plan_rotation(boundary, "name", 5, None, "pre-", max_age=7 * DAY, now=NOW).victims) == [2]
