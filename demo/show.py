@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,23 +26,31 @@ from fleet import Fleet, read  # noqa: E402
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "patch_with_rollback.yml")
 
-# The role's task files (and the demo's patch) that make a phase a person can follow,
-# by the name the progress lines give them. Files that only keep records (the host's
-# ledger) are left out, as are files this demo does not know.
+# What a person reads for each of the role's task files (and the demo's patch):
+# the phase, and the words for what a host is doing in it. Files that only keep
+# records (the host's ledger) are left out, as are files this demo does not know.
 PHASES = {
-    "preflight": "preflight",
-    "quiesce": "quiesce",
-    "snapshot": "snapshot",
-    "thaw": "thaw",
-    "patch": "patch",
-    "patch_tasks": "patch",
-    "patch_packages": "patch",
-    "verify": "verify",
-    "checks": "verify",
-    "finish": "cleanup",
-    "rollback": "rollback",
-    "report": "report",
+    "preflight": ("preflight", "checking the host, its server and the room for a snapshot"),
+    "quiesce": ("quiesce", "quiescing the host for its snapshot"),
+    "thaw": ("thaw", "thawing the host after its snapshot"),
+    "patch_host": ("patch", "patching"),
+    "patch_tasks": ("patch", "patching"),
+    "patch_packages": ("patch", "patching"),
+    "verify": ("verify", "verifying through a fresh connection"),
+    "checks": ("verify", "checking its health endpoint"),
+    "rollback": ("rollback", "rolling back to its snapshot"),
+    "report": ("report", "ending failed, as it was not patched"),
 }
+# Tasks the role runs once for the whole wave, and what they do.
+WAVE_TASKS = {
+    "List the snapshots of the wave's servers": "listing the snapshots of the wave's servers (one API task)",
+    "Take the wave's snapshots": "taking every snapshot of the wave (one API task, polled together)",
+    "Clean up the snapshots of the verified hosts": "deleting the snapshots of the hosts patched and verified",
+    "Write the report on the controller": "writing the report",
+}
+# Tasks that only keep the role's records or print: no phase of a host.
+QUIET_ACTIONS = ("set_fact", "debug", "set_stats", "include_tasks", "meta")
+HEARTBEAT = 10.0
 
 EXPECTED = {
     None: ("patched", "version=2"),
@@ -64,47 +73,102 @@ def first_line(text):
     return str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
 
 
+def short_task(name):
+    """A task's own name, without the role's prefix."""
+    return str(name or "").split(" : ", 1)[-1]
+
+
 class Progress:
-    """Turns job events into one line per host and phase, with expected failures marked as such.
+    """Turns job events into plain lines: each wave as it starts and why, each host's phases, and the wave's
+    own API work; while nothing new happens, a line every HEARTBEAT seconds says what is being waited for."""
 
-    A phase is announced by the first task of it that really ran on the host
-    (skipped tasks do not count), with that task's own name.
-    """
-
-    def __init__(self, fleet, out=None):
+    def __init__(self, fleet, out=None, first_wave=1):
         self.breaks = {name: breaks for name, _id, breaks in fleet.hosts}
         self.width = max(len(name) for name in self.breaks)
+        self.waves = 1 + (1 if len(self.breaks) > first_wave else 0)
         self.phase = {}
-        self.seen = {}
         self.started = time.monotonic()
+        self.last_line = self.started
+        self.waiting = "the playbook to start"
+        self.waiting_since = self.started
         self.out = out or sys.stdout
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.beat = threading.Thread(target=self.heartbeat, daemon=True)
+
+    def start(self):
+        self.beat.start()
+        return self
+
+    def stop(self):
+        self.done.set()
+        self.beat.join(timeout=5)
+
+    def heartbeat(self):
+        while not self.done.wait(1.0):
+            with self.lock:
+                now = time.monotonic()
+                if now - self.last_line >= HEARTBEAT:
+                    self.say("          ... still %s (%.0f s so far)" % (self.waiting, now - self.waiting_since))
+
+    def say(self, text):
+        print("%6.1fs  %s" % (time.monotonic() - self.started, text), file=self.out, flush=True)
+        self.last_line = time.monotonic()
 
     def line(self, host, phase, text):
-        print("%6.1fs  %-*s  %-9s %s" % (time.monotonic() - self.started, self.width, host, phase, text),
-              file=self.out, flush=True)
+        self.say("%-*s  %-9s %s" % (self.width, host, phase, text))
+
+    def wait_for(self, what):
+        self.waiting, self.waiting_since = what, time.monotonic()
 
     def __call__(self, event):
+        with self.lock:
+            self.handle(event)
+        return True  # keep the event in runner's artifacts
+
+    def handle(self, event):
         kind = event.get("event")
         data = event.get("event_data", {})
         host = data.get("host")
+        task = short_task(data.get("task"))
         if kind == "playbook_on_start":
-            print("%6.1fs  the playbook starts" % (time.monotonic() - self.started), file=self.out, flush=True)
+            self.say("the playbook starts")
+            self.wait_for("the first wave to start")
+        elif kind == "playbook_on_task_start" and task in WAVE_TASKS:
+            self.say("wave     %s" % WAVE_TASKS[task])
+            self.wait_for(WAVE_TASKS[task])
+        elif kind == "runner_on_ok" and task == "Start the wave":
+            self.announce_wave(data.get("res", {}).get("ansible_facts", {}).get("patch_with_rollback_wave") or {})
+        elif task in WAVE_TASKS:
+            return
         elif host in self.breaks and kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
             self.ran(host, data)
             if kind != "runner_on_ok" and not data.get("ignore_errors"):
                 self.failed(host, data, kind)
-        return True  # keep the event in runner's artifacts
+
+    def announce_wave(self, wave):
+        hosts = sorted(h for h, entry in (wave.get("hosts") or {}).items() if entry.get("starts"))
+        number = wave.get("number", "?")
+        if number == 1 and len(hosts) == 1 and self.waves > 1:
+            why = "%s alone, as the canary: the others start only if it ends patched" % hosts[0]
+        elif number == 1:
+            why = ", ".join(hosts)
+        else:
+            why = "%s, since the wave before ended well enough" % ", ".join(hosts) if hosts else \
+                "nobody: %s" % (wave.get("stop") or "the run stopped")
+        self.say("wave %s of %d starts: %s" % (number, self.waves, why))
+        self.wait_for("wave %s" % number)
 
     def ran(self, host, data):
-        phase = PHASES.get(phase_of(data))
-        if phase is None and host not in self.seen:
-            phase = "start"  # the host's first task, whatever file it is in: the host is under way
-        if phase is None or phase == self.phase.get(host):
+        known = PHASES.get(phase_of(data))
+        if known is None or str(data.get("task_action", "")).rsplit(".", 1)[-1] in QUIET_ACTIONS:
+            return
+        phase, words = known
+        if phase == self.phase.get(host):
             return
         self.phase[host] = phase
-        if phase not in self.seen.setdefault(host, []):
-            self.seen[host].append(phase)
-            self.line(host, phase, data.get("task") or "")
+        self.line(host, phase, words + "...")
+        self.wait_for("%s: %s" % (host, words))
 
     def failed(self, host, data, kind):
         message = first_line(data.get("res", {}).get("msg")) or kind
@@ -170,19 +234,20 @@ def check_hosts(fleet, report):
 
 
 def print_table(rows, out=None):
-    """The closing table; the message column wraps instead of being cut."""
+    """The closing table, one short line per host; each host's message follows below it, wrapped to the terminal."""
     out = out or sys.stdout
     columns = ["host", "expected", "status", "snapshot", "app.conf", "health", "seconds", "check"]
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
-    fixed = sum(widths.values()) + 2 * len(columns)
-    message_width = max(40, shutil.get_terminal_size((120, 24)).columns - fixed - 1)
-    print("  ".join(c.ljust(widths[c]) for c in columns) + "  message", file=out)
-    print("  ".join("-" * widths[c] for c in columns) + "  " + "-" * 7, file=out)
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip(), file=out)
+    print("  ".join("-" * widths[c] for c in columns), file=out)
     for row in rows:
-        wrapped = textwrap.wrap(row["message"], message_width, break_on_hyphens=False, break_long_words=False) or [""]
-        print("  ".join(row[c].ljust(widths[c]) for c in columns) + "  " + wrapped[0], file=out)
-        for more in wrapped[1:]:
-            print(" " * fixed + more, file=out)
+        print("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip(), file=out)
+    width = max(40, shutil.get_terminal_size((100, 24)).columns - 4)
+    print("\nWhat the role said of each host:", file=out)
+    for row in rows:
+        lines = textwrap.wrap("%s: %s" % (row["host"], row["message"]), width, break_on_hyphens=False,
+                              break_long_words=False, subsequent_indent="    ")
+        print("\n".join("  " + line for line in lines), file=out)
 
 
 def print_tail(result, lines=60):
@@ -206,8 +271,11 @@ def run_demo(durations=None):
             plan = ["%s %s" % (name, "is patched" if not breaks else "is rolled back: " + WHY[breaks])
                     for name, _id, breaks in fleet.hosts]
             print("Expected: " + "; ".join(plan) + ".\n", flush=True)
-            progress = Progress(fleet)
-            result, report = run_playbook(fleet, root, progress)
+            progress = Progress(fleet).start()
+            try:
+                result, report = run_playbook(fleet, root, progress)
+            finally:
+                progress.stop()
             print("\nThe playbook ended %s (exit code %s)%s." % (
                 result.status, result.rc,
                 ": the rolled-back hosts end failed, so a job template shows them" if result.rc == 2 else ""))

@@ -112,17 +112,22 @@ def test_demo_prints_each_host_phase_as_it_happens_and_the_whole_messages(capsys
     for _elapsed, host, phase, _text in (p for p in progress if len(p) == 4):
         phases.setdefault(host, []).append(phase)
     for host, breaks in (("web-01", False), ("web-02", True), ("db-01", False), ("cache-01", True)):
-        core = ["preflight", "snapshot", "patch", "verify"] + (["rollback"] if breaks else ["cleanup"]) + ["report"]
-        assert [p for p in dict.fromkeys(phases[host]) if p in core] == core, phases
+        core = ["preflight", "quiesce", "patch", "verify"] + (["rollback", "report"] if breaks else [])
+        assert [p for p in dict.fromkeys(phases[host]) if p in core + ["cleanup"]] == core, phases
+    # Each wave says when it starts and why; the wave's API work is a line of its own.
+    assert re.search(r"wave 1 of 2 starts: web-01 alone, as the canary", output), output[:3000]
+    assert re.search(r"wave 2 of 2 starts: cache-01, db-01, web-02, since the wave before ended well enough", output)
+    assert output.count("taking every snapshot of the wave (one API task, polled together)") == 2
     assert output.count("as expected (the demo patch") >= 4  # the failed check and the failed end, per host
     assert "UNEXPECTED" not in output and "fatal:" not in output and "[ERROR]" not in output
-    table = output[output.index("Per-host result"):]
-    flat = " ".join(table.split())
+    table = output[output.index("Per-host result"):output.index("What the role said of each host:")]
+    messages = output[output.index("What the role said of each host:"):]
+    flat = " ".join(messages.split())
     for host, status in (("web-01", "patched"), ("web-02", "rolled_back"), ("db-01", "patched"), ("cache-01", "rolled_back")):
-        assert re.search(r"^%s\s+%s\s+%s\s+\d+\s+version=%d\s+200\s+\d+\s+ok\s" % (
+        assert re.search(r"^%s\s+%s\s+%s\s+\d+\s+version=%d\s+200\s+\d+\s+ok$" % (
             host, status, status, 2 if status == "patched" else 1), table, re.M), table
     assert [r["host"] for r in rows] == ["web-01", "web-02", "db-01", "cache-01"]
     for row in rows:
-        assert row["message"] and " ".join(row["message"].split()) in flat, row
+        assert row["message"] and " ".join(("%s: %s" % (row["host"], row["message"])).split()) in flat, row
     assert all(len(r["message"]) > 110 for r in rows if r["expected"] == "rolled_back")  # longer than the old cut
     assert "All hosts ended as expected." in output
