@@ -152,6 +152,17 @@ ensure_sshd() {
         > "$ROOT/tests/output/apt-openssh-server.log" 2>&1 || tail -n 20 "$ROOT/tests/output/apt-openssh-server.log"
 }
 
+# The HTML report's test renders the page in a real browser: Debian's chromium, headless.
+ensure_chromium() {
+    command -v chromium >/dev/null 2>&1 && return 0
+    log "Installing chromium (first run only; about 100 MB to download)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    mkdir -p "$ROOT/tests/output"
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium; } \
+        > "$ROOT/tests/output/apt-chromium.log" 2>&1 || tail -n 20 "$ROOT/tests/output/apt-chromium.log"
+}
+
 # ansible-test makes venvs without pip and downloads get-pip from a CDN this network
 # cannot reach; it first looks in its cache, so a stand-in there uses ensurepip instead.
 install_get_pip_standin() {
