@@ -123,10 +123,10 @@ def fetch(name, python, requirements, log, wheels):
                     found.add(package)
                     latest = package
                     step.moved = True
-            elif downloading and latest:
-                latest = "%s, %s" % (latest.split(",")[0], downloading.group(2))
-        step.tick("%s found and downloaded so far%s" % (plural(len(found), "package"),
-                                                       " (latest: %s)" % latest if latest else ""))
+            elif downloading and latest in found:
+                latest = "%s, %s" % (latest, downloading.group(2))
+        latest_text = " (latest: %s)" % latest if latest else ""
+        step.tick("%s found and downloaded so far%s" % (plural(len(found), "package"), latest_text))
     if pip.wait() != 0:
         return None
     count = len([f for f in os.listdir(wheels) if f.endswith(".whl")])

@@ -6,7 +6,7 @@ import copy
 import json
 import os
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 
