@@ -32,8 +32,8 @@ def say(name, text):
 
 
 def pace(started, done, total):
-    """', about 40 s left at this pace' once a few items are done; '' before and after."""
-    if done < 3 or done >= total:
+    """', about 40 s left at this pace' from the share done so far; '' when all is done."""
+    if done <= 0 or done >= total:
         return ""
     left = (time.monotonic() - started) / done * (total - done)
     return ", about %s left at this pace" % seconds(left)
@@ -137,29 +137,51 @@ def fetch(name, python, requirements, log, wheels):
 def install(name, python, venv, requirements, log, wheels, total):
     """Pass 2: install from those wheels alone; the count is known now, so the progress is k of N."""
     step = Step(name, "installing %s (unpacking and compiling them)" % plural(total, "package"))
-    before = len(installed_dists(venv))
+    # Big wheels take longest to install: the time left goes by the bytes still to do.
+    sizes = {dist_key(f): os.path.getsize(os.path.join(wheels, f)) for f in os.listdir(wheels) if f.endswith(".whl")}
+    all_bytes, typical = sum(sizes.values()), sum(sizes.values()) / max(len(sizes), 1)
+    before = set(installed_dists(venv)[0])
     pip = Pip(python, ["install", "--no-index", "--find-links", wheels, "-r", requirements], log)
     first_at = None
     while pip.running():
         time.sleep(0.5)
         pip.new_lines()
-        # pip says nothing while it installs; each package it has written has its .dist-info.
-        done = min(len(installed_dists(venv)) - before, total)
+        installed, current = installed_dists(venv)
+        installed = set(installed) - before
+        done = min(len(installed), total)
         step.count("installed", done)
+        if not done and not current:
+            step.tick("pip is reading the downloaded wheels before it installs them")
+            continue
         # The pace counts from the first package in: before it, pip was reading the wheels.
-        first_at = first_at or (time.monotonic() if done else None)
-        step.tick("%d of %d installed%s" % (done, total, ", pip is finishing" if done == total else ""),
-                  pace(first_at, done, total) if first_at else "")
+        first_at = first_at or time.monotonic()
+        done_bytes = sum(sizes.get(key, typical) for key in installed)
+        eta = pace(first_at, done_bytes, all_bytes) if done >= 3 else ""
+        now = ", now %s" % " and ".join(key.split("-")[0] for key in current) if current else ""
+        step.tick("%d of %d installed%s" % (done, total, now), eta)
     return pip.wait() == 0
 
 
+def dist_key(filename):
+    """'ansible_core-2.19.14' for a wheel's file name and for its .dist-info folder's."""
+    if filename.endswith(".dist-info"):
+        name, version = filename[:-len(".dist-info")].rsplit("-", 1)
+    else:
+        name, version = filename.split("-")[:2]
+    return "%s-%s" % (re.sub(r"[-_.]+", "_", name).lower(), version)
+
+
 def installed_dists(venv):
-    found = []
+    """(installed, being installed): pip writes a package's .dist-info/RECORD last, after compiling it."""
+    installed, current = [], []
     for root, dirs, _files in os.walk(os.path.join(venv, "lib")):
-        found.extend(d for d in dirs if d.endswith(".dist-info"))
+        for folder in dirs:
+            if folder.endswith(".dist-info"):
+                done = os.path.exists(os.path.join(root, folder, "RECORD"))
+                (installed if done else current).append(dist_key(folder))
         if os.path.basename(root) == "site-packages":
             dirs[:] = []
-    return found
+    return installed, current
 
 
 def main(venv, requirements, log_path):
