@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 
 # A line at least this often while pip works, sooner when a count moved.
 QUIET_MAX = 9.0
@@ -88,6 +89,7 @@ class Step:
         self.started = time.monotonic()
         self.last_said = self.started
         self.moved = False
+        self.last_count = None
         say(name, title)
 
     def tick(self, text, eta=""):
@@ -98,10 +100,10 @@ class Step:
             self.last_said = now
             self.moved = False
 
-    def count(self, attribute, value):
-        """Keep a count; a count that moved earns a line sooner."""
-        if getattr(self, attribute, None) != value:
-            setattr(self, attribute, value)
+    def count(self, value):
+        """Keep the step's count; a count that moved earns a line sooner."""
+        if value != self.last_count:
+            self.last_count = value
             self.moved = True
 
     def elapsed(self):
@@ -122,9 +124,9 @@ def fetch(name, python, requirements, log, wheels):
                 if package not in found:
                     found.add(package)
                     latest = package
-                    step.moved = True
             elif downloading and latest in found:
                 latest = "%s, %s" % (latest, downloading.group(2))
+        step.count(len(found))
         latest_text = " (latest: %s)" % latest if latest else ""
         step.tick("%s found and downloaded so far%s" % (plural(len(found), "package"), latest_text))
     if pip.wait() != 0:
@@ -137,9 +139,10 @@ def fetch(name, python, requirements, log, wheels):
 def install(name, python, venv, requirements, log, wheels, total):
     """Pass 2: install from those wheels alone; the count is known now, so the progress is k of N."""
     step = Step(name, "installing %s (unpacking and compiling them)" % plural(total, "package"))
-    # Big wheels take longest to install: the time left goes by the bytes still to do.
-    sizes = {dist_key(f): os.path.getsize(os.path.join(wheels, f)) for f in os.listdir(wheels) if f.endswith(".whl")}
-    all_bytes, typical = sum(sizes.values()), sum(sizes.values()) / max(len(sizes), 1)
+    # pip's time goes into writing files and compiling the .py ones: the time left
+    # goes by that work still to do, not by the count of packages.
+    work = {dist_key(f): install_work(os.path.join(wheels, f)) for f in os.listdir(wheels) if f.endswith(".whl")}
+    all_work, typical = sum(work.values()), sum(work.values()) / max(len(work), 1)
     before = set(installed_dists(venv)[0])
     pip = Pip(python, ["install", "--no-index", "--find-links", wheels, "-r", requirements], log)
     first_at = None
@@ -149,17 +152,27 @@ def install(name, python, venv, requirements, log, wheels, total):
         installed, current = installed_dists(venv)
         installed = set(installed) - before
         done = min(len(installed), total)
-        step.count("installed", done)
+        step.count(done)
         if not done and not current:
             step.tick("pip is reading the downloaded wheels before it installs them")
             continue
         # The pace counts from the first package in: before it, pip was reading the wheels.
         first_at = first_at or time.monotonic()
-        done_bytes = sum(sizes.get(key, typical) for key in installed)
-        eta = pace(first_at, done_bytes, all_bytes) if done >= 3 else ""
-        now = ", now %s" % " and ".join(key.split("-")[0] for key in current) if current else ""
+        done_work = sum(work.get(key, typical) for key in installed)
+        eta = pace(first_at, done_work, all_work) if done >= 3 else ""
+        if current:
+            now = ", now %s" % " and ".join(key.split("-")[0] for key in current)
+        else:
+            now = ", pip is finishing" if done == total else ""
         step.tick("%d of %d installed%s" % (done, total, now), eta)
     return pip.wait() == 0
+
+
+def install_work(wheel):
+    """How much pip has to do for a wheel: its files, and its .py files once more for compiling."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    return len(names) + sum(1 for name in names if name.endswith(".py"))
 
 
 def dist_key(filename):
