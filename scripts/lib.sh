@@ -55,7 +55,7 @@ ensure_sshd() {
 install_get_pip_standin() {
     local cache=$HOME/.ansible/test/cache version
     mkdir -p "$cache"
-    for version in 24_2 25_2 25_3; do
+    for version in 23_1_2 24_2 25_2 25_3; do
         cat > "$cache/get_pip_$version.py" <<'PY'
 """Stand-in for get-pip: bootstrap pip with ensurepip, then install what was asked."""
 import subprocess
