@@ -131,7 +131,9 @@ class Workflow:
             jobs = [self.awx.launch(job_id, self.playbook(node), sorted(self.awx.hostvars), self.extra_vars(node),
                                     limit=spec.get("limit"), workflow_job_id=1000)]
         self.jobs[node] = jobs
-        succeeded = all(job.wait().status == "successful" for job in jobs)
+        # A node (all of a sliced job's slices) ends when every job of it ended.
+        statuses = [job.wait().status for job in jobs]
+        succeeded = set(statuses) == {"successful"}
         edges = spec.get("related", {})
         return [n["identifier"] for n in edges.get("success_nodes" if succeeded else "failure_nodes", [])
                 + edges.get("always_nodes", [])]
