@@ -28,7 +28,7 @@ from awx_templates import job_templates, workflow  # noqa: E402
 pytest.importorskip("ansible_runner")
 
 PROJECT = os.path.join(ROOT, "docs", "awx", "example-project")
-PATCH, MERGE = "VPS.org: patch with rollback", "VPS.org: merge patch reports"
+PATCH = "VPS.org: patch with rollback"
 RUN_ID = "CHG-42"
 FAST = {"snapshot": 0.3, "backup": 0.3, "restore": 0.5}
 DAY = 86400
@@ -113,17 +113,22 @@ class Workflow:
         self.jobs = {}
 
     def extra_vars(self, node):
-        template = self.nodes[node]["unified_job_template"]["name"]
-        demo = DEMO_VARS if template == PATCH else {}
-        return dict(self.templates[template]["extra_vars"], **demo, **self.nodes[node].get("extra_data", {}),
-                    **self.survey)
+        """Lowest first: the template's extra vars, its survey's defaults, the node's, the workflow's."""
+        template = self.template(node)
+        variables = dict(template["extra_vars"], **(DEMO_VARS if template["name"] == PATCH else {}))
+        if template.get("survey_enabled"):
+            variables.update((q["variable"], q["default"]) for q in template["survey_spec"]["spec"] if "default" in q)
+        return dict(variables, **self.nodes[node].get("extra_data", {}), **self.survey)
+
+    def template(self, node):
+        return self.templates[self.nodes[node]["unified_job_template"]["name"]]
 
     def playbook(self, node):
-        return os.path.join(PROJECT, self.templates[self.nodes[node]["unified_job_template"]["name"]]["playbook"])
+        return os.path.join(PROJECT, self.template(node)["playbook"])
 
     def run_node(self, node, job_id):
         spec = self.nodes[node]
-        slices = spec.get("job_slice_count", 1)
+        slices = spec.get("job_slice_count", self.template(node).get("job_slice_count", 1))
         if slices > 1:
             jobs = self.awx.launch_sliced(job_id, slices, self.playbook(node), self.extra_vars(node),
                                           limit=spec.get("limit"), workflow_job_id=job_id - 1)
