@@ -6,6 +6,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # on 3.11 to 3.13, the newest ansible-core on 3.12 to 3.14.
 VENV_PYTHONS="3.11 3.13"
 LATEST_PYTHONS="3.12 3.14"
+# ansible-core 2.17, the lowest meta/runtime.yml declares, runs on Python 3.10 to 3.12.
+LOWEST_PYTHONS="3.10 3.12"
 
 # python_candidates: "VERSION PATH venv|no-venv" for each Python 3 that really
 # runs, oldest first, found as python3 or python3.N on PATH and, where pyenv is
@@ -138,6 +140,7 @@ venv_estimate() {
 
 ensure_venv() { make_venv "$ROOT/.venv" "$VENV_PYTHONS" "$ROOT/requirements-test.txt"; }
 ensure_latest_venv() { make_venv "$ROOT/.venv-latest" "$LATEST_PYTHONS" "$ROOT/requirements-test-latest.txt"; }
+ensure_lowest_venv() { make_venv "$ROOT/.venv-2.17" "$LOWEST_PYTHONS" "$ROOT/requirements-test-2.17.txt"; }
 
 # venv_python_version DIR: "3.11" for a venv made from Python 3.11.
 venv_python_version() { "$1/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
@@ -168,7 +171,7 @@ ensure_chromium() {
 install_get_pip_standin() {
     local cache=$HOME/.ansible/test/cache version
     mkdir -p "$cache"
-    for version in 24_2 25_2 25_3; do
+    for version in 23_1_2 24_2 25_2 25_3; do
         cat > "$cache/get_pip_$version.py" <<'PY'
 """Stand-in for get-pip: bootstrap pip with ensurepip, then install what was asked."""
 import subprocess

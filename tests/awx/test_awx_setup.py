@@ -1,0 +1,133 @@
+"""docs/awx/awx_setup.yml, without an AWX: it parses, every argument is one awx.awx's modules
+document (ansible-doc), and the canary workflow only prompts for what its templates allow."""
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from awx_templates import SETUP, job_templates, tasks, workflow
+from conftest import ROOT, ansible, this_collection_path
+
+PROJECT = os.path.join(ROOT, "docs", "awx", "example-project")
+PATCH = "VPS.org: patch with rollback"
+STAND_INS = {"str": "x", "int": 1, "bool": True, "list": [], "dict": {}, "float": 1.0, "path": "/x", "raw": "x"}
+
+
+def test_the_setup_playbook_passes_syntax_check(awx_collections):
+    process = ansible("ansible-playbook", "--syntax-check", SETUP, collections=awx_collections)
+    assert process.returncode == 0, process.stdout + process.stderr
+
+
+def test_the_project_playbooks_pass_syntax_check():
+    playbooks = sorted(os.path.join(PROJECT, name) for name in os.listdir(PROJECT) if name.endswith(".yml"))
+    assert [os.path.basename(p) for p in playbooks] == [
+        "backup.yml", "inventory.example.yml", "patch.yml", "prune_backups.yml", "prune_snapshots.yml",
+        "report_merge.yml", "restore.yml", "snapshot.yml"]
+    for playbook in playbooks:
+        if not playbook.endswith("inventory.example.yml"):
+            process = ansible("ansible-playbook", "--syntax-check", playbook, collections=this_collection_path())
+            assert process.returncode == 0, process.stdout + process.stderr
+
+
+@pytest.fixture(scope="module")
+def awx_docs(awx_collections):
+    modules = sorted(set(module for _play, module, _args in tasks()))
+    process = ansible("ansible-doc", "-t", "module", "--json", *modules, collections=awx_collections)
+    assert process.returncode == 0, process.stderr
+    docs = json.loads(process.stdout)
+    assert sorted(docs) == modules
+    return docs
+
+
+def spec_of(options):
+    """An argument spec from a module's documented options."""
+    spec = {}
+    for name, option in options.items():
+        entry = {"type": option.get("type", "str")}
+        for key in ("elements", "choices", "required", "aliases"):
+            if key in option:
+                entry[key] = option[key]
+        if "suboptions" in option:
+            entry["options"] = spec_of(option["suboptions"])
+        spec[name] = entry
+    return spec
+
+
+def stand_in(value, spec):
+    """Templated values (filled in when the playbook runs) become a value of the documented type."""
+    if isinstance(value, str) and "{{" in value:
+        return STAND_INS.get(spec.get("type", "str"), "x")
+    if isinstance(value, dict) and "options" in spec:
+        return {k: stand_in(v, spec["options"].get(k, {})) for k, v in value.items()}
+    if isinstance(value, list) and "options" in spec:
+        return [stand_in(v, {"options": spec["options"]}) for v in value]
+    return value
+
+
+def test_every_argument_is_documented_by_awx_awx(awx_docs):
+    checked = 0
+    for _play, module, arguments in tasks():
+        spec = spec_of(awx_docs[module]["doc"]["options"])
+        result = ArgumentSpecValidator(spec).validate(stand_in(arguments, {"options": spec}))
+        assert not result.error_messages, "%s %r: %s" % (module, arguments.get("name"), result.error_messages)
+        checked += 1
+    assert checked == 12
+
+
+def test_the_argument_check_can_fail(awx_docs):
+    spec = spec_of(awx_docs["awx.awx.job_template"]["doc"]["options"])
+    wrong = {"name": "x", "playbook": "p.yml", "job_slice_counts": 4, "become_enabled": "maybe"}
+    messages = " ".join(ArgumentSpecValidator(spec).validate(wrong).error_messages)
+    assert "job_slice_counts" in messages and "become_enabled" in messages
+
+
+def test_the_patch_template():
+    template = job_templates()[PATCH]
+    assert template["playbook"] == "patch.yml" and os.path.isfile(os.path.join(PROJECT, "patch.yml"))
+    # The API credential and the machine credential; become for the package upgrade.
+    assert template["credentials"] == ["VPS.org", ""] and template["become_enabled"] is True
+    assert template["job_slice_count"] == 4
+    questions = {q["variable"]: q for q in template["survey_spec"]["spec"]}
+    assert sorted(questions) == ["patch_with_rollback_cleanup", "patch_with_rollback_first_wave",
+                                 "patch_with_rollback_max_fail_percentage", "patch_with_rollback_run_id", "target"]
+    assert questions["patch_with_rollback_cleanup"]["choices"].split("\n") == ["delete", "keep", "keep_newest"]
+    assert template["survey_enabled"] is True
+    # Each job writes its own report into the shared folder, named after the run and the job.
+    assert template["extra_vars"]["vpsorg_report_dir"] == "/var/lib/vpsorg-reports"
+    assert template["extra_vars"]["patch_with_rollback_report_path"].startswith("{{ vpsorg_report_dir }}/patch-")
+
+
+def test_every_project_playbook_has_a_template():
+    playbooks = sorted(t["playbook"] for t in job_templates().values())
+    assert playbooks == ["backup.yml", "patch.yml", "prune_backups.yml", "prune_snapshots.yml", "report_merge.yml",
+                         "restore.yml", "snapshot.yml"]
+    for name, template in job_templates().items():
+        assert os.path.isfile(os.path.join(PROJECT, template["playbook"])), name
+
+
+def test_the_canary_workflow_gates_the_sliced_fleet_on_the_canary():
+    templates = job_templates(setup_vars={"vpsorg_awx_canary_limit": "canary"})
+    nodes = {node["identifier"]: node for node in workflow("VPS.org: patch with a canary")["workflow_nodes"]}
+    assert sorted(nodes) == ["canary", "fleet", "merge"]
+    canary, fleet = nodes["canary"], nodes["fleet"]
+    assert canary["unified_job_template"]["name"] == fleet["unified_job_template"]["name"] == PATCH
+    assert canary["limit"] == "canary" and canary["job_slice_count"] == 1
+    # The fleet runs only after the canary succeeded, sliced, over every host but the canary's.
+    assert canary["related"]["success_nodes"] == [{"identifier": "fleet"}]
+    assert fleet["limit"] == "all:!canary" and fleet["job_slice_count"] == 4
+    # The canary already ran: one wave per slice, no canary per slice.
+    assert fleet["extra_data"] == {"patch_with_rollback_first_wave": "100%"}
+    # The reports are merged whatever happened.
+    assert canary["related"]["failure_nodes"] == [{"identifier": "merge"}]
+    assert fleet["related"]["always_nodes"] == [{"identifier": "merge"}]
+    assert nodes["merge"]["unified_job_template"]["name"] == "VPS.org: merge patch reports"
+    # AWX ignores what a node sets unless its template prompts for it.
+    for node in nodes.values():
+        template = templates[node["unified_job_template"]["name"]]
+        for field, prompt in (("limit", "ask_limit_on_launch"), ("extra_data", "ask_variables_on_launch"),
+                              ("job_slice_count", "ask_job_slice_count_on_launch")):
+            if field in node:
+                assert template.get(prompt) is True, "%s sets %s but %s is not set" % (node["identifier"], field, prompt)
