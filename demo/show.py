@@ -182,7 +182,10 @@ class Progress:
 
 def run_playbook(fleet, root, progress):
     """The playbook through ansible-runner, as AWX runs it: credentials only in the environment."""
-    report = os.path.join(root, "report.json")
+    # Kept after the demo, so that its page can be opened: scripts/demo points this at the clone's demo-output/.
+    output = os.environ.get("VPSORG_DEMO_OUTPUT") or os.path.join(os.getcwd(), "demo-output")
+    os.makedirs(output, exist_ok=True)
+    report = os.path.join(output, "patch_with_rollback-report.json")
     # The same variables as Fleet.run, so the demo and the end-to-end tests run the same job.
     variables = {
         "patch_with_rollback_patch_tasks": os.path.join(HERE, "patch_tasks.yml"),
@@ -207,7 +210,13 @@ def fleet_report(path):
     if not os.path.exists(path):
         return None
     with open(path) as handle:
-        return json.load(handle)
+        report = json.load(handle)
+    report["_path"] = path
+    return report
+
+
+def report_path(report):
+    return report.get("_path", "")
 
 
 def check_hosts(fleet, report):
@@ -293,6 +302,9 @@ def run_demo(durations=None):
                 print_tail(result)
                 return 1, rows
             print("\nAll hosts ended as expected.")
+            page = os.path.join(os.path.dirname(report_path(report)), "patch_with_rollback-report.html")
+            if os.path.exists(page):
+                print("The run's report as a page (timeline per host, statuses, next steps): %s" % page)
             return 0, rows
         finally:
             fleet.stop()

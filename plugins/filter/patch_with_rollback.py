@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils import report_html
 
 
 def patch_wave(hostvars, all_hosts, batch, settings):
@@ -67,6 +68,10 @@ def patch_summary(report, report_file, write_error=None):
     return logic.summary_lines(report, report_file, write_error)
 
 
+def patch_report_html(report):
+    return report_html.render(dict(report))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -78,4 +83,5 @@ class FilterModule:
             "patch_ledger_targets": patch_ledger_targets,
             "patch_report": patch_report,
             "patch_summary": patch_summary,
+            "patch_report_html": patch_report_html,
         }

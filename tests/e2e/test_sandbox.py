@@ -131,3 +131,9 @@ def test_demo_prints_each_host_phase_as_it_happens_and_the_whole_messages(capsys
         assert row["message"] and " ".join(("%s: %s" % (row["host"], row["message"])).split()) in flat, row
     assert all(len(r["message"]) > 110 for r in rows if r["expected"] == "rolled_back")  # longer than the old cut
     assert "All hosts ended as expected." in output
+    # The role's page of the run, beside its JSON report, is kept and named.
+    page = re.search(r"^The run's report as a page .*: (\S+\.html)$", output, re.M).group(1)
+    with open(page) as handle:
+        html = handle.read()
+    for host, status in (("web-01", "patched"), ("web-02", "rolled_back"), ("db-01", "patched"), ("cache-01", "rolled_back")):
+        assert host in html and status in html
