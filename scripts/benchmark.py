@@ -242,11 +242,12 @@ def role(bench, count, duration, rounds):
     """The role over ``count`` hosts (snapshot, a trivial patch, verify, clean-up; one wave) against the fleet playbook."""
     bench.sim.state.configure(durations={"snapshot": float(duration)})
     report = os.path.join(bench.root, "role-report.json")
-    host_vars = dict(("h%d" % s, {"patch_with_rollback_state_dir": os.path.join(bench.root, "state", str(s))})
+    # Local connections: no port to wait for. Host variables, so that one host can say otherwise (dead_host).
+    host_vars = dict(("h%d" % s, {"patch_with_rollback_state_dir": os.path.join(bench.root, "state", str(s)),
+                                  "patch_with_rollback_verify_port": 0})
                      for s in bench.servers[:count])
     role_vars = {"patch_with_rollback_patch_tasks": os.path.join(BENCH, "trivial_patch.yml"),
-                 "patch_with_rollback_first_wave": "100%", "patch_with_rollback_verify_port": 0,
-                 "patch_with_rollback_report_path": report}
+                 "patch_with_rollback_first_wave": "100%", "patch_with_rollback_report_path": report}
     print("\nThe role patch_with_rollback against the fleet snapshot playbook: %d hosts, %d s snapshots, one wave, "
           "a trivial patch, forks 20 (%d alternated rounds)" % (count, duration, rounds))
     totals = {"role": [0.0, 0, 0.0], "fleet": [0.0, 0, 0.0]}
