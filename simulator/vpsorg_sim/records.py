@@ -3,7 +3,7 @@
 import os
 import shutil
 
-from .model import _dir_size_mb, not_found
+from .model import _copy_disk, _dir_size_mb, not_found
 
 
 class RecordsMixin:
@@ -49,7 +49,7 @@ class RecordsMixin:
     def _capture(self, kind, object_id, server):
         target = self._capture_path(kind, object_id)
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(server["disk"], target, symlinks=True)
+        _copy_disk(server["disk"], target, self.config["disk_copy"])
 
     def _with_extras(self, view):
         if self.config["extra_fields"]:

@@ -1,9 +1,8 @@
 """Servers: their status, their network and health as the demo sees them, and restores."""
 
 import os
-import shutil
 
-from .model import HEALTH_FILE, NETWORK_FILE, RESTORE, SimError, _empty_directory, not_found
+from .model import HEALTH_FILE, NETWORK_FILE, RESTORE, SimError, _copy_disk, _empty_directory, not_found
 
 
 class ServersMixin:
@@ -17,6 +16,18 @@ class ServersMixin:
             self.servers[int(server_id)] = {"id": int(server_id), "name": name, "status": status, "disk": disk}
             self._save()
             return self.servers[int(server_id)]
+
+    def attach_machine(self, server_id, machine):
+        """Tie a machine to a server: a restore powers it off when it starts, and boots it once the disk is back.
+
+        ``machine`` has ``power_off()`` and ``boot()``. Both are called with the
+        state's lock held, so they must return soon: ``boot`` starts the
+        machine and does not wait for it. A failed restore leaves it off.
+        In-process only (tests): not persisted, not in the control API.
+        """
+        with self.lock:
+            self._server(server_id)
+            self.machines[int(server_id)] = machine
 
     def _server(self, server_id):
         server = self.servers.get(server_id)
@@ -75,6 +86,8 @@ class ServersMixin:
             "outcome": self._outcome(RESTORE, server_id),
             "ready_at": self.clock() + self.duration(RESTORE, server_id),
         }
+        if server_id in self.machines:
+            self.machines[server_id].power_off()
         server["status"] = "restoring"
         self._save()
         return {"id": server["id"], "name": server["name"], "status": server["status"]}
@@ -90,5 +103,7 @@ class ServersMixin:
         capture = self._capture_path(restore["source_kind"], restore["source_id"])
         if server["disk"] and os.path.isdir(capture):
             _empty_directory(server["disk"])
-            shutil.copytree(capture, server["disk"], dirs_exist_ok=True, symlinks=True)
+            _copy_disk(capture, server["disk"], self.config["disk_copy"])
         server["status"] = "running"
+        if server_id in self.machines:
+            self.machines[server_id].boot()
