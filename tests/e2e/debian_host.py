@@ -126,6 +126,9 @@ POWER = textwrap.dedent("""\
                 esac
             done ;;
     esac
+    # Ignored, and so for the child too: the SIGHUP that the end of the caller's SSH
+    # session (with a pty) sends may come before the child has left the session.
+    trap '' HUP
     setsid sh -c "sleep 1; kill -$signal 1" </dev/null >/dev/null 2>&1 &
     echo "$name: going down in a second"
     """)
@@ -267,6 +270,7 @@ class DebianHost:
         self.boots = 0
         self.endings = []  # why each boot ended: REBOOTED, POWERED_OFF, "power_off" or another exit code
         self._process = None
+        self._namespace = None
         self._lock = threading.RLock()
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name,
                         "-f", inside(self.disk, "/etc/ssh/ssh_host_ed25519_key")], check=True)
@@ -282,13 +286,16 @@ class DebianHost:
             if self._process is not None:
                 return
             with open(os.path.join(self.folder, "boot.log"), "a") as log:
-                self._process = subprocess.Popen(sandbox_command(self.disk, self.name, [INIT_PATH, str(self.port)]),
-                                                 stdout=log, stderr=log, start_new_session=True)
+                process = subprocess.Popen(sandbox_command(self.disk, self.name, [INIT_PATH, str(self.port)]),
+                                           stdout=log, stderr=log, start_new_session=True)
+            self._process, self._namespace = process, _new_pid_namespace(process)
             self.boots += 1
-            threading.Thread(target=self._watch, args=(self._process,), daemon=True).start()
+            threading.Thread(target=self._watch, args=(process, self._namespace), daemon=True).start()
 
-    def _watch(self, process):
+    def _watch(self, process, namespace):
         code = process.wait()
+        # The host's PID 1 is gone; its other processes (sshd, holding the port) may not be yet.
+        _wait_until_empty(namespace)
         with self._lock:
             if process is not self._process:
                 return  # powered off from outside
@@ -303,7 +310,7 @@ class DebianHost:
             process, self._process = self._process, None
             if process is None:
                 return
-            namespace = _child_pid_namespace(process.pid)
+            namespace = self._namespace
             # unshare --kill-child: its end kills the host's PID 1, and with it the whole namespace.
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
@@ -354,13 +361,19 @@ class DebianHost:
         }
 
 
-def _child_pid_namespace(pid):
-    """The PID namespace unshare made for its child, or None before it made one."""
-    try:
-        namespace = os.readlink("/proc/%d/ns/pid_for_children" % pid)
-    except OSError:
-        return None
-    return None if namespace == os.readlink("/proc/self/ns/pid") else namespace
+def _new_pid_namespace(process, timeout=30):
+    """The PID namespace unshare makes for its child (None if it ended first): the host's processes."""
+    own = os.readlink("/proc/self/ns/pid")
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            namespace = os.readlink("/proc/%d/ns/pid_for_children" % process.pid)
+        except OSError:
+            return None
+        if namespace != own:
+            return namespace
+        time.sleep(0.005)
+    return None
 
 
 def _wait_until_empty(namespace, timeout=30):
