@@ -1,7 +1,11 @@
 """Asynchronous status changes, planned failures, disks, health and automatic backups."""
 
+import os
+import stat
+import subprocess
 import time
 
+import pytest
 import requests
 
 from vpsorg_sim.server import SimServer
@@ -123,3 +127,69 @@ def test_service_port_follows_status_and_network_file(vpsorg_sim, api, tmp_path)
     poll(lambda: api("GET", "/servers/101/").json()["status"], lambda s: s == "running")
     poll(lambda: answers(port), lambda up: up)
     assert not (tmp_path / "disk-101" / "network").exists()
+
+
+class Machine:
+    """A stand-in for a machine tied to a server: what it saw at each power change."""
+
+    def __init__(self, disk):
+        self.disk = disk
+        self.events = []
+
+    def power_off(self):
+        self.events.append(("off", (self.disk / "app.conf").read_text()))
+
+    def boot(self):
+        self.events.append(("boot", (self.disk / "app.conf").read_text()))
+
+
+def test_a_restore_powers_the_attached_machine_off_then_boots_it_on_the_restored_disk(vpsorg_sim, api, tmp_path):
+    disk = tmp_path / "disk-101"
+    (disk / "app.conf").write_text("version=1\n")
+    machine = Machine(disk)
+    vpsorg_sim.server.state.attach_machine(101, machine)
+    snap = api("POST", "/snapshots/", json={"server_id": 101, "name": "before"}).json()
+    poll(lambda: snapshot(api, snap["id"])["status"], lambda s: s == "completed")
+    (disk / "app.conf").write_text("version=2\n")
+    assert machine.events == []  # a snapshot leaves the machine alone
+
+    vpsorg_sim.control.hold("restore", server_id=101)
+    api("POST", "/snapshots/%d/restore/" % snap["id"])
+    assert machine.events == [("off", "version=2\n")]
+    vpsorg_sim.control.release("restore", server_id=101, finish=True)
+    poll(lambda: api("GET", "/servers/101/").json()["status"], lambda s: s == "running")
+    assert machine.events == [("off", "version=2\n"), ("boot", "version=1\n")]
+
+    vpsorg_sim.control.plan_outcome("restore", server_id=101)
+    api("POST", "/snapshots/%d/restore/" % snap["id"])
+    poll(lambda: api("GET", "/servers/101/").json()["status"], lambda s: s == "error")
+    assert machine.events[2:] == [("off", "version=1\n")]  # a failed restore leaves it off
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="owners other than one's own need root")
+def test_disk_copy_cp_keeps_owners_hard_links_and_special_files(vpsorg_sim, api, tmp_path):
+    vpsorg_sim.control.configure(disk_copy="cp")
+    disk = tmp_path / "disk-101"
+    (disk / "etc").mkdir()
+    (disk / "etc" / "shadow").write_text("root:*:1::::::\n")
+    os.chown(disk / "etc" / "shadow", 0, 42)
+    os.chmod(disk / "etc" / "shadow", 0o640)
+    os.link(disk / "etc" / "shadow", disk / "etc" / "shadow-link")
+    os.symlink("/proc/self/mounts", disk / "etc" / "mtab")
+    os.mkfifo(disk / "fifo")
+    snap = api("POST", "/snapshots/", json={"server_id": 101, "name": "root"}).json()
+    poll(lambda: snapshot(api, snap["id"])["status"], lambda s: s == "completed")
+    for name in ("etc", "fifo"):
+        subprocess.run(["rm", "-rf", str(disk / name)], check=True)
+    api("POST", "/snapshots/%d/restore/" % snap["id"])
+    poll(lambda: api("GET", "/servers/101/").json()["status"], lambda s: s == "running")
+    shadow = os.stat(disk / "etc" / "shadow")
+    assert (shadow.st_uid, shadow.st_gid, stat.S_IMODE(shadow.st_mode)) == (0, 42, 0o640)
+    assert os.stat(disk / "etc" / "shadow-link").st_ino == shadow.st_ino
+    assert os.readlink(disk / "etc" / "mtab") == "/proc/self/mounts"
+    assert stat.S_ISFIFO(os.lstat(disk / "fifo").st_mode)
+
+
+def test_disk_copy_accepts_only_known_ways(vpsorg_sim):
+    answer = requests.patch(vpsorg_sim.control.base + "/_sim/config", json={"disk_copy": "rsync"}, timeout=5)
+    assert answer.status_code == 400 and answer.json() == {"disk_copy": ["Must be one of tree, cp."]}
