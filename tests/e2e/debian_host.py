@@ -167,8 +167,8 @@ def run_inside(root, command, name="vpsorg-e2e", check=True):
     process = subprocess.run(sandbox_command(root, name, command), capture_output=True, text=True, timeout=300,
                              check=False)
     if check and process.returncode != 0:
-        raise RuntimeError("%s in %s exited %d: %s%s" % (" ".join(command), root, process.returncode,
-                                                        process.stdout[-2000:], process.stderr[-2000:]))
+        raise RuntimeError("%s in %s exited %d: %s%s" % (
+            " ".join(command), root, process.returncode, process.stdout[-2000:], process.stderr[-2000:]))
     return process
 
 
@@ -342,9 +342,13 @@ class DebianHost:
         version, status = out.split(" ", 1)
         return version, status.strip()
 
+    def path(self, path):
+        """Where the host's ``path`` is on the machine."""
+        return inside(self.disk, path)
+
     def read(self, path):
         try:
-            with open(inside(self.disk, path)) as handle:
+            with open(self.path(path)) as handle:
                 return handle.read()
         except OSError:
             return None
