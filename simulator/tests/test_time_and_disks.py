@@ -3,11 +3,13 @@
 import os
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
 import requests
 
+from vpsorg_sim import records, servers
 from vpsorg_sim.server import SimServer
 
 
@@ -193,3 +195,50 @@ def test_disk_copy_cp_keeps_owners_hard_links_and_special_files(vpsorg_sim, api,
 def test_disk_copy_accepts_only_known_ways(vpsorg_sim):
     answer = requests.patch(vpsorg_sim.control.base + "/_sim/config", json={"disk_copy": "rsync"}, timeout=5)
     assert answer.status_code == 400 and answer.json() == {"disk_copy": ["Must be one of tree, cp."]}
+
+
+class BlockedCopy:
+    """Stands in for the disk copy of one simulator module until the test lets it go on."""
+
+    def __init__(self, monkeypatch, module):
+        self.started, self.go_on = threading.Event(), threading.Event()
+        real = module._copy_disk
+
+        def copy(source, target, how):
+            self.started.set()
+            assert self.go_on.wait(30)
+            real(source, target, how)
+
+        monkeypatch.setattr(module, "_copy_disk", copy)
+
+
+def test_a_disk_being_captured_holds_up_no_other_request_and_its_snapshot_waits_for_it(vpsorg_sim, api, tmp_path, monkeypatch):
+    (tmp_path / "disk-101" / "app.conf").write_text("version=1\n")
+    vpsorg_sim.control.configure(durations={"snapshot": 0})
+    blocked = BlockedCopy(monkeypatch, records)
+    creating = threading.Thread(target=api, args=("POST", "/snapshots/"), kwargs={"json": {"server_id": 101, "name": "big"}})
+    creating.start()
+    assert blocked.started.wait(10)
+    # Due at once, but its disk is still being copied: in progress, and the API answers meanwhile.
+    assert [s["status"] for s in api("GET", "/snapshots/").json()["results"]] == ["in_progress"]
+    assert api("GET", "/servers/102/").status_code == 200
+    blocked.go_on.set()
+    creating.join(30)
+    poll(lambda: api("GET", "/snapshots/").json()["results"][0]["status"], lambda s: s == "completed")
+
+
+def test_a_disk_being_put_back_holds_up_no_other_request_and_its_restore_waits_for_it(vpsorg_sim, api, tmp_path, monkeypatch):
+    disk = tmp_path / "disk-101"
+    (disk / "app.conf").write_text("version=1\n")
+    snap = api("POST", "/snapshots/", json={"server_id": 101, "name": "before"}).json()
+    poll(lambda: snapshot(api, snap["id"])["status"], lambda s: s == "completed")
+    (disk / "app.conf").write_text("version=2\n")
+    vpsorg_sim.control.configure(durations={"restore": 0})
+    blocked = BlockedCopy(monkeypatch, servers)
+    api("POST", "/snapshots/%d/restore/" % snap["id"])
+    assert blocked.started.wait(10)
+    assert api("GET", "/servers/101/").json()["status"] == "restoring"
+    assert api("GET", "/servers/102/").json()["status"] == "running"
+    blocked.go_on.set()
+    poll(lambda: api("GET", "/servers/101/").json()["status"], lambda s: s == "running")
+    assert (disk / "app.conf").read_text() == "version=1\n"

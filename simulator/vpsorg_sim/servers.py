@@ -93,17 +93,35 @@ class ServersMixin:
         return {"id": server["id"], "name": server["name"], "status": server["status"]}
 
     def _finish_restore(self, server_id, restore):
-        del self.restores[server_id]
+        """End a due restore; or, when a disk is to be put back, return the copy that ends it (see advance)."""
+        server = self.servers.get(server_id)
+        capture = self._capture_path(restore["source_kind"], restore["source_id"])
+        if server is None or restore["outcome"] != "completed" or not (server["disk"] and os.path.isdir(capture)):
+            self._end_restore(server_id, failed=restore["outcome"] != "completed")
+            return None
+        restore["copying"] = True
+        disk, how = server["disk"], self.config["disk_copy"]
+
+        def put_back():
+            try:
+                _empty_directory(disk)
+                _copy_disk(capture, disk, how)
+            except Exception:
+                with self.lock:
+                    self._end_restore(server_id, failed=True)
+                    self._save()
+                raise
+            with self.lock:
+                self._end_restore(server_id)
+                self._save()
+
+        return put_back
+
+    def _end_restore(self, server_id, failed=False):
+        self.restores.pop(server_id, None)
         server = self.servers.get(server_id)
         if server is None:
             return
-        if restore["outcome"] != "completed":
-            server["status"] = "error"
-            return
-        capture = self._capture_path(restore["source_kind"], restore["source_id"])
-        if server["disk"] and os.path.isdir(capture):
-            _empty_directory(server["disk"])
-            _copy_disk(capture, server["disk"], self.config["disk_copy"])
-        server["status"] = "running"
-        if server_id in self.machines:
+        server["status"] = "error" if failed else "running"
+        if not failed and server_id in self.machines:
             self.machines[server_id].boot()

@@ -148,6 +148,9 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
         self.backups = {b["id"]: b for b in data["backups"]}
         self.snapshots = {s["id"]: s for s in data["snapshots"]}
         self.restores = {int(k): v for k, v in data["restores"].items()}
+        # A copy cut short by a stop is done again (a restore) or taken as it is (a capture).
+        for record in list(self.snapshots.values()) + list(self.backups.values()) + list(self.restores.values()):
+            record.pop("copying", None)
         self.planned_outcomes = data["planned_outcomes"]
         self.holds = data.get("holds", [])
         self.touch_counter = data.get("touch_counter", 0)
