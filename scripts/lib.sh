@@ -166,6 +166,17 @@ ensure_chromium() {
         > "$ROOT/tests/output/apt-chromium.log" 2>&1 || tail -n 20 "$ROOT/tests/output/apt-chromium.log"
 }
 
+# The Debian end-to-end tests build a Debian root with debootstrap (once per machine, then
+# cached; see tests/e2e/debian_root.py) and index their apt repository with dpkg-scanpackages.
+ensure_debian_tools() {
+    command -v debootstrap >/dev/null && command -v dpkg-scanpackages >/dev/null && return 0
+    log "Installing debootstrap and dpkg-dev (first run only)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        debootstrap dpkg-dev; } > "$ROOT/tests/output/apt-debootstrap.log" 2>&1 || tail -n 20 "$ROOT/tests/output/apt-debootstrap.log"
+}
+
 # ansible-test makes venvs without pip and downloads get-pip from a CDN this network
 # cannot reach; it first looks in its cache, so a stand-in there uses ensurepip instead.
 install_get_pip_standin() {

@@ -26,12 +26,14 @@ class BackupsMixin:
                 "expires_at": expires_at if expires_at is not None else created + 30 * 86400,
                 "description": description if description is not None else "Automatic daily backup",
             }
-            if server["disk"]:
-                self._capture(BACKUP, record["id"], server)
             self._touch(record)
             self.backups[record["id"]] = record
             self._save()
-            return self.backup_view(record)
+            view = self.backup_view(record)
+            disk = server["disk"]
+        if disk:
+            self._capture(BACKUP, record, disk)
+        return view
 
     def backup_view(self, record):
         view = {
@@ -67,14 +69,17 @@ class BackupsMixin:
             self._save()
             view = self.backup_view(record)
             view["message"] = "Backup is being created. This may take several minutes depending on server size."
-            return view
+            disk = server["disk"]
+        if disk:
+            self._capture(BACKUP, record, disk)
+        return view
 
     def delete_backup(self, backup_id):
         with self.lock:
             if self.backups.pop(backup_id, None) is None:
                 raise not_found("Backup")
-            shutil.rmtree(self._capture_path(BACKUP, backup_id), ignore_errors=True)
             self._save()
+        shutil.rmtree(self._capture_path(BACKUP, backup_id), ignore_errors=True)
 
     def restore_backup(self, server_id, backup_id):
         with self.lock:

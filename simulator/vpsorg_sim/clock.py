@@ -75,17 +75,25 @@ class ClockMixin:
         return "completed"
 
     def advance(self):
-        """Apply every transition whose deadline has passed."""
+        """Apply every transition whose deadline has passed.
+
+        An operation whose disk is being copied (``copying``) ends only once
+        the copy is done. A restore's copy back onto the server's disk runs
+        here, after the lock is let go, so that no other request waits for it.
+        """
+        copies = []
         with self.lock:
             now = self.clock()
             changed = False
             for kind, record in list(self._running_operations()):
-                if record["ready_at"] > now or self._held(kind, record["server_id"]):
+                if record["ready_at"] > now or self._held(kind, record["server_id"]) or record.get("copying"):
                     continue
                 if kind == RESTORE:
-                    self._finish_restore(record["server_id"], record)
+                    copies.append(self._finish_restore(record["server_id"], record))
                 else:
                     self._finish_creation(kind, record)
                 changed = True
             if changed:
                 self._save()
+        for copy in filter(None, copies):
+            copy()

@@ -3,6 +3,7 @@
 import datetime
 import os
 import shutil
+import subprocess
 
 SNAPSHOT = "snapshot"
 BACKUP = "backup"
@@ -20,6 +21,12 @@ HEALTH_FILE = "health"
 NETWORK_FILE = "network"
 
 DEFAULT_DURATIONS = {SNAPSHOT: 1.0, BACKUP: 2.0, RESTORE: 1.0}
+
+# How a disk is copied into a capture and back.
+#   tree: Python's copytree, portable; enough for a folder of plain files.
+#   cp:   ``cp -a`` (GNU or BSD): owners, hard links, device nodes and sockets
+#         as they are, for a disk that is a whole root file system.
+DISK_COPIES = ("tree", "cp")
 
 # How lists are ordered. None of them is documented; the contract only says a
 # list has no order and that the order may change between two page requests.
@@ -62,7 +69,8 @@ def _dir_size_mb(path):
     for root, _dirs, files in os.walk(path):
         for name in files:
             try:
-                total += os.path.getsize(os.path.join(root, name))
+                # lstat: a link in a root file system may point at /proc or /dev of the machine.
+                total += os.lstat(os.path.join(root, name)).st_size
             except OSError:
                 pass
     # A real image is never empty; report at least 1 MB like a provider would.
@@ -76,3 +84,14 @@ def _empty_directory(path):
             shutil.rmtree(full)
         else:
             os.unlink(full)
+
+
+def _copy_disk(source, target, how):
+    """Copy the folder ``source`` onto ``target`` (created if missing) the way ``how`` (DISK_COPIES) says."""
+    if how == "cp":
+        os.makedirs(target, exist_ok=True)
+        # "source/." copies the content, so target may exist already (a restore).
+        subprocess.run(["cp", "-a", os.path.join(source, "."), target], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    else:
+        shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True)

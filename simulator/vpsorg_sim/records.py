@@ -3,7 +3,7 @@
 import os
 import shutil
 
-from .model import _dir_size_mb, not_found
+from .model import SNAPSHOT, _copy_disk, _dir_size_mb, not_found
 
 
 class RecordsMixin:
@@ -27,7 +27,9 @@ class RecordsMixin:
         }
         self._touch(record)
         if server["disk"]:
-            self._capture(kind, record["id"], server)
+            # The caller copies the disk with _capture once it has let go of the lock;
+            # until then the record cannot end (advance skips it).
+            record["copying"] = True
         return record
 
     def _touch(self, record):
@@ -46,10 +48,30 @@ class RecordsMixin:
     def _capture_path(self, kind, object_id):
         return os.path.join(self.storage_dir, "%s-%s" % (kind, object_id))
 
-    def _capture(self, kind, object_id, server):
-        target = self._capture_path(kind, object_id)
+    def _capture(self, kind, record, disk):
+        """Copy ``disk`` into the record's capture, without holding the lock.
+
+        A whole root file system takes seconds to copy: no other request, and
+        no other server's operation, waits for it. A copy that fails takes the
+        record with it, as if it had never been made.
+        """
+        records = self.snapshots if kind == SNAPSHOT else self.backups
+        target = self._capture_path(kind, record["id"])
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(server["disk"], target, symlinks=True)
+        try:
+            _copy_disk(disk, target, self.config["disk_copy"])
+        except Exception:
+            with self.lock:
+                records.pop(record["id"], None)
+                self._save()
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        with self.lock:
+            record["copying"] = False
+            deleted = records.get(record["id"]) is not record
+            self._save()
+        if deleted:
+            shutil.rmtree(target, ignore_errors=True)
 
     def _with_extras(self, view):
         if self.config["extra_fields"]:

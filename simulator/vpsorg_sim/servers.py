@@ -1,9 +1,8 @@
 """Servers: their status, their network and health as the demo sees them, and restores."""
 
 import os
-import shutil
 
-from .model import HEALTH_FILE, NETWORK_FILE, RESTORE, SimError, _empty_directory, not_found
+from .model import HEALTH_FILE, NETWORK_FILE, RESTORE, SimError, _copy_disk, _empty_directory, not_found
 
 
 class ServersMixin:
@@ -17,6 +16,18 @@ class ServersMixin:
             self.servers[int(server_id)] = {"id": int(server_id), "name": name, "status": status, "disk": disk}
             self._save()
             return self.servers[int(server_id)]
+
+    def attach_machine(self, server_id, machine):
+        """Tie a machine to a server: a restore powers it off when it starts, and boots it once the disk is back.
+
+        ``machine`` has ``power_off()`` and ``boot()``. Both are called with the
+        state's lock held, so they must return soon: ``boot`` starts the
+        machine and does not wait for it. A failed restore leaves it off.
+        In-process only (tests): not persisted, not in the control API.
+        """
+        with self.lock:
+            self._server(server_id)
+            self.machines[int(server_id)] = machine
 
     def _server(self, server_id):
         server = self.servers.get(server_id)
@@ -75,20 +86,42 @@ class ServersMixin:
             "outcome": self._outcome(RESTORE, server_id),
             "ready_at": self.clock() + self.duration(RESTORE, server_id),
         }
+        if server_id in self.machines:
+            self.machines[server_id].power_off()
         server["status"] = "restoring"
         self._save()
         return {"id": server["id"], "name": server["name"], "status": server["status"]}
 
     def _finish_restore(self, server_id, restore):
-        del self.restores[server_id]
+        """End a due restore; or, when a disk is to be put back, return the copy that ends it (see advance)."""
+        server = self.servers.get(server_id)
+        capture = self._capture_path(restore["source_kind"], restore["source_id"])
+        if server is None or restore["outcome"] != "completed" or not (server["disk"] and os.path.isdir(capture)):
+            self._end_restore(server_id, failed=restore["outcome"] != "completed")
+            return None
+        restore["copying"] = True
+        disk, how = server["disk"], self.config["disk_copy"]
+
+        def put_back():
+            try:
+                _empty_directory(disk)
+                _copy_disk(capture, disk, how)
+            except Exception:
+                with self.lock:
+                    self._end_restore(server_id, failed=True)
+                    self._save()
+                raise
+            with self.lock:
+                self._end_restore(server_id)
+                self._save()
+
+        return put_back
+
+    def _end_restore(self, server_id, failed=False):
+        self.restores.pop(server_id, None)
         server = self.servers.get(server_id)
         if server is None:
             return
-        if restore["outcome"] != "completed":
-            server["status"] = "error"
-            return
-        capture = self._capture_path(restore["source_kind"], restore["source_id"])
-        if server["disk"] and os.path.isdir(capture):
-            _empty_directory(server["disk"])
-            shutil.copytree(capture, server["disk"], dirs_exist_ok=True, symlinks=True)
-        server["status"] = "running"
+        server["status"] = "error" if failed else "running"
+        if not failed and server_id in self.machines:
+            self.machines[server_id].boot()

@@ -37,14 +37,17 @@ class SnapshotsMixin:
             self._save()
             view = self.snapshot_view(record)
             view["message"] = "Snapshot is being created. This may take 3-10 minutes depending on server size."
-            return view
+            disk = server["disk"]
+        if disk:
+            self._capture(SNAPSHOT, record, disk)
+        return view
 
     def delete_snapshot(self, snapshot_id):
         with self.lock:
             if self.snapshots.pop(snapshot_id, None) is None:
                 raise not_found("Snapshot")
-            shutil.rmtree(self._capture_path(SNAPSHOT, snapshot_id), ignore_errors=True)
             self._save()
+        shutil.rmtree(self._capture_path(SNAPSHOT, snapshot_id), ignore_errors=True)
 
     def restore_snapshot(self, snapshot_id):
         with self.lock:

@@ -16,7 +16,7 @@ import time
 
 from .backups import BackupsMixin
 from .clock import ClockMixin
-from .model import BACKUP, DEFAULT_DURATIONS, ORDERS, REPLICA_ORDERS, SNAPSHOT, SimError
+from .model import BACKUP, DEFAULT_DURATIONS, DISK_COPIES, ORDERS, REPLICA_ORDERS, SNAPSHOT, SimError
 from .records import RecordsMixin
 from .servers import ServersMixin
 from .snapshots import SnapshotsMixin
@@ -33,6 +33,8 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
             storage_dir = (state_file + ".d") if state_file else tempfile.mkdtemp(prefix="vpsorg-sim-")
         self.storage_dir = storage_dir
         os.makedirs(self.storage_dir, exist_ok=True)
+        # server_id -> machine (see attach_machine); in-process only, never saved.
+        self.machines = {}
         self._reset_objects()
         self.config = self._default_config()
         if state_file and os.path.exists(state_file):
@@ -52,6 +54,8 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
             "extra_fields": False,
             # Simulated seconds per real second: at 60, a "10-minute" snapshot takes 10 s.
             "time_scale": 1.0,
+            # One of DISK_COPIES: how disks are captured and put back.
+            "disk_copy": "tree",
         }
 
     def _reset_objects(self):
@@ -73,6 +77,7 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
         """Forget every backup, snapshot and plan; keep (or drop) the servers."""
         with self.lock:
             kept = self.servers if not servers else {}
+            self.machines = {k: v for k, v in self.machines.items() if k in kept}
             for server in kept.values():
                 server["status"] = "running"
             self._reset_objects()
@@ -89,6 +94,8 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
                     raise SimError(400, {key: ["Unknown setting."]})
                 if key == "order" and value not in ORDERS:
                     raise SimError(400, {key: ["Must be one of %s." % ", ".join(ORDERS)]})
+                if key == "disk_copy" and value not in DISK_COPIES:
+                    raise SimError(400, {key: ["Must be one of %s." % ", ".join(DISK_COPIES)]})
                 if key == "time_scale" and not (isinstance(value, (int, float)) and value > 0):
                     raise SimError(400, {key: ["Must be a number above 0."]})
                 if key in ("durations", "server_durations"):
@@ -153,6 +160,9 @@ class SimState(ServersMixin, SnapshotsMixin, BackupsMixin, RecordsMixin, ClockMi
         self.backups = {b["id"]: b for b in data["backups"]}
         self.snapshots = {s["id"]: s for s in data["snapshots"]}
         self.restores = {int(k): v for k, v in data["restores"].items()}
+        # A copy cut short by a stop is done again (a restore) or taken as it is (a capture).
+        for record in list(self.snapshots.values()) + list(self.backups.values()) + list(self.restores.values()):
+            record.pop("copying", None)
         self.planned_outcomes = data["planned_outcomes"]
         self.holds = data.get("holds", [])
         self.touch_counter = data.get("touch_counter", 0)

@@ -15,6 +15,10 @@ pytest_plugins = ["vpsorg_sim.testing"]
 BIN = os.path.dirname(sys.executable)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "debian: runs real Debian hosts (root, the cached root); a lane of its own")
+
+
 def collections_path():
     """The ansible_collections folder that holds this checkout (scripts/test makes one)."""
     parts = ROOT.split(os.sep)
