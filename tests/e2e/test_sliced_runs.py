@@ -256,7 +256,9 @@ def test_canary_then_24_hosts_in_4_slices_at_once_under_429s(tmp_path):
         # The merge job: one fleet summary from the five jobs' reports.
         assert merge.runner.status == "successful", merge.runner.stdout.read()[-3000:]
         fleet_report = merge.report("patch_with_rollback-fleet-report.json")
-        assert sorted(os.listdir(reports)) == ["patch-%s-job-%s.json" % (RUN_ID, job) for job in (5000, 5010, 5011, 5012, 5013)]
+        # Each job's JSON report, and its page beside it.
+        assert sorted(os.listdir(reports)) == sorted("patch-%s-job-%s.%s" % (RUN_ID, job, kind) for job in (
+            5000, 5010, 5011, 5012, 5013) for kind in ("json", "html"))
         assert fleet_report["total_hosts"] == 24 and fleet_report["duplicates"] == {}
         assert fleet_report["statuses"] == {"patched": 20, "rolled_back": 3, "unresolved": 1}
         assert fleet_report["needs_attention"] == ["node-06", "node-11", "node-13", "node-20"]
