@@ -133,7 +133,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab():
-    # Not under pytest's tmp folder, which keeps old runs: a lab holds whole roots.
+    # Not under pytest's tmp folder, which keeps old runs: a lab holds whole roots (see scratch_dir).
     made = Lab(debian_host.scratch_dir("vpsorg-debian-"))
     try:
         yield made
