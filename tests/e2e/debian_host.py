@@ -78,6 +78,7 @@ BOOT = textwrap.dedent("""\
     mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs run
     cat proc/sys/kernel/random/uuid > run/boot_id
     mount --bind run/boot_id proc/sys/kernel/random/boot_id
+    mount -o remount,bind,ro proc/sys/kernel/random/boot_id
     mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts dev/pts
     mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs dev/shm
     hostname "$name"
