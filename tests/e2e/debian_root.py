@@ -6,7 +6,8 @@ afterwards) is hashed into the tarball's name under
 a changed recipe builds a new root, an unchanged one is never built twice.
 
     python tests/e2e/debian_root.py            build the root if it is missing; print where it is
-    python tests/e2e/debian_root.py measure    time a cp -a copy and a hard-link copy of the root
+    python tests/e2e/debian_root.py measure [DIR]
+                                               time copies of the root (cp -a, cp -al) and their deletion in DIR
 
 Building needs root, ``debootstrap`` (scripts/test installs it) and the
 Debian mirror. debootstrap runs in mount and PID namespaces of its own, so
@@ -167,19 +168,25 @@ def unpack(tarball, target):
 
 
 def copy_tree(source, target, hard_links=False):
-    """cp -a (every file copied) or cp -al (files hard-linked: shared with the source, see measure)."""
+    """cp -a, every file copied: what hosts and snapshots use.
+
+    cp -al (hard links) is faster (see measure) but only for ``measure``: the
+    copy would share every file with its source, so a write in place (a log
+    appended, sshd's among them) in one host would show in the base, in the
+    other hosts and in its snapshots.
+    """
     subprocess.run(["cp", "-al" if hard_links else "-a", source, target], check=True)
 
 
-def measure(rounds=3):
-    """Print what unpacking, a cp -a copy and a hard-link copy of the root take."""
+def measure(parent=None, rounds=3):
+    """Print what unpacking the root, and copying and deleting a copy of it (cp -a, cp -al), take under ``parent``."""
     tarball = ensure(log=print)
-    work = tempfile.mkdtemp(prefix="debian-root-measure-")
+    work = tempfile.mkdtemp(prefix="debian-root-measure-", dir=parent)
     try:
         root = os.path.join(work, "root")
         started = time.monotonic()
         unpack(tarball, root)
-        print("unpack %s: %.2f s" % (os.path.basename(tarball), time.monotonic() - started))
+        print("unpack %s into %s: %.2f s" % (os.path.basename(tarball), work, time.monotonic() - started))
         size = subprocess.run(["du", "-sm", root], capture_output=True, text=True, check=True).stdout.split()[0]
         files = sum(len(names) + len(dirs) for _root, dirs, names in os.walk(root))
         print("root: %s MB, %d files and folders" % (size, files))
@@ -189,16 +196,20 @@ def measure(rounds=3):
                 target = os.path.join(work, "copy-%d" % number)
                 started = time.monotonic()
                 copy_tree(root, target, hard_links)
-                times.append(time.monotonic() - started)
+                copied = time.monotonic() - started
+                # Deleting what is only in the page cache is cheap; what the teardown meets is on the disk.
+                subprocess.run(["sync"], check=True)
+                started = time.monotonic()
                 shutil.rmtree(target)
-            print("%-22s %s s (%d rounds)" % (label, " ".join("%.2f" % t for t in times), rounds))
+                times.append("%.2f/%.2f" % (copied, time.monotonic() - started))
+            print("%-22s copy/delete s: %s" % (label, " ".join(times)))
     finally:
         remove_tree(work)
 
 
 def main(argv):
-    if argv[1:] == ["measure"]:
-        measure()
+    if argv[1:2] == ["measure"] and len(argv) <= 3:
+        measure(*argv[2:])
         return 0
     if argv[1:]:
         print(__doc__)

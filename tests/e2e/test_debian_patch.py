@@ -133,7 +133,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab():
-    # Not under pytest's tmp folder, which keeps old runs: a lab holds whole roots.
+    # Not under pytest's tmp folder, which keeps old runs: a lab holds whole roots (see scratch_dir).
     made = Lab(debian_host.scratch_dir("vpsorg-debian-"))
     try:
         yield made
@@ -309,6 +309,9 @@ def test_the_host_cannot_reach_the_machine(lab):
         print("machine file visible", os.path.exists(%r))
         bounding = int([l for l in open("/proc/self/status") if l.startswith("CapBnd")][0].split()[1], 16)
         print("CAP_SYS_ADMIN", bool(bounding >> 21 & 1), "CAP_SYS_BOOT", bool(bounding >> 22 & 1))
+        mounts = [line.split() for line in open("/proc/self/mountinfo")]
+        print("mounts", " ".join(sorted(m[4] + ("(ro)" if "ro" in m[5].split(",") else "") for m in mounts
+                                        if m[4] != "/proc/sysrq-trigger")))
         """) % marker
     host.boot()
     host.wait_until_listening()
@@ -316,5 +319,9 @@ def test_the_host_cannot_reach_the_machine(lab):
                           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                           "root@127.0.0.1", "python3", "-"], input=probe, capture_output=True, text=True,
                          timeout=60, check=True).stdout.splitlines()
+    # Nothing of the machine is mounted: the disk as /, and what BOOT makes (/proc/sysrq-trigger
+    # read-only too, on kernels that have it).
     assert out == ["reboot EPERM", "mknod EPERM", "sysctl writable False", "pid1 " + debian_host.INIT_PATH,
-                   "machine file visible False", "CAP_SYS_ADMIN False CAP_SYS_BOOT False"]
+                   "machine file visible False", "CAP_SYS_ADMIN False CAP_SYS_BOOT False",
+                   "mounts / /dev/pts /dev/shm /proc /proc/bus(ro) /proc/irq(ro) /proc/sys(ro)"
+                   " /proc/sys/kernel/random/boot_id(ro) /run"]
