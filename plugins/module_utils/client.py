@@ -596,6 +596,21 @@ class VpsorgClient:
                 return view.objects()
         raise self._torn_list_error(path, params, passes, view)
 
+    def first_page(self, path, params=None):
+        """One request: (objects of the first page, its count or None, whether more pages follow).
+
+        Enough to tell how many requests a whole listing would cost, and,
+        when the list fits one page, the listing itself.
+        """
+        page = self.request("GET", path, params={k: v for k, v in (params or {}).items() if v is not None})
+        if isinstance(page, list):
+            return page, len(page), False
+        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+            shown = self._describe(self.url(path))
+            raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
+                                 method="GET", path=shown, reason="invalid_response")
+        return page["results"], page.get("count"), bool(page.get("next"))
+
     def _torn_list_error(self, path, params, passes, view):
         shown = self._describe(self.url(path))
         query = ", ".join("%s=%s" % item for item in sorted(params.items()))

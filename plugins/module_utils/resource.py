@@ -729,6 +729,8 @@ class ResourceModule(VpsorgModule):
                 entry.update(target.failure, failed=True)
             results.append(entry)
         self.result["results"] = results
+        if self._lookup is not None and self._lookup.choices:
+            self.result["list_reads"] = self._lookup.choices
         self.result["changed"] = any(t.changed for t in targets)
         if self.result["changed"]:
             self.changed(before={}, after=dict((str(t.server_id), t.obj) for t in targets if t.changed))

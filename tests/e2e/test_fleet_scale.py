@@ -96,3 +96,40 @@ def test_a_429_halves_the_pool_and_honours_retry_after(sim, playbook):
     assert len(later) >= 4
     assert most_in_flight(later) <= 4
     assert most_in_flight(posts) == 8
+
+
+def test_a_group_of_ten_in_an_account_of_a_thousand_reads_server_by_server(vpsorg_sim, playbook):
+    sim = vpsorg_sim
+    sim.control.configure(durations={"snapshot": 0, "backup": 0, "restore": 0}, page_size=10)
+    state = sim.server.state
+    for server_id in range(1001, 2001):
+        state.add_server(server_id, "server-%d" % server_id)
+        for day in range(1, 6):
+            state.create_snapshot(server_id, "nightly-2026110%d" % day)
+    group = list(range(1501, 1511))
+    sim.control.clear_requests()
+    process = run_tasks(playbook, sim, """
+        - name: A nightly snapshot of ten servers, keeping four
+          vpsorg.cloud.vpsorg_snapshot:
+            server_ids: %s
+            name: nightly-20261106
+            rotate:
+              prefix: nightly-
+              keep: 4
+          register: result
+    """ % group)
+    assert process.returncode == 0, process.stdout[-3000:]
+    result = task_result(process)
+    assert all(r["changed"] and r["snapshot"]["status"] == "completed" and len(r["deleted_snapshots"]) == 2
+               for r in result["results"])
+    # The account's first page says it takes 500 pages; ten servers cost ten.
+    assert result["list_reads"] == [{"servers": 10, "read": "per_server", "account_pages": 500}] * 2
+    log = sim.control.requests()
+    gets = [e for e in log if e["method"] == "GET"]
+    assert [e["query"] for e in gets[:1]] == [""]
+    assert sorted(e["query"] for e in gets[1:]) == sorted(["server_id=%d" % s for s in group] * 2)
+    # 1 first page + 10 reads, 10 deletes to make room, 10 creates, 10 reads to look for twins (they show the
+    # snapshots completed), 10 deletes by rotation.
+    assert len(log) == 51 == result["api_calls"]
+    assert [e["method"] for e in log].count("DELETE") == 20
+    assert [e["method"] for e in log].count("POST") == 10
