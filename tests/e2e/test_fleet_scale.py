@@ -133,3 +133,53 @@ def test_a_group_of_ten_in_an_account_of_a_thousand_reads_server_by_server(vpsor
     assert len(log) == 51 == result["api_calls"]
     assert [e["method"] for e in log].count("DELETE") == 20
     assert [e["method"] for e in log].count("POST") == 10
+
+
+def test_a_cross_server_restore_reads_only_the_source_servers_list(vpsorg_sim, playbook):
+    sim = vpsorg_sim
+    sim.control.configure(durations={"snapshot": 0, "backup": 0, "restore": 0}, page_size=10)
+    state = sim.server.state
+    for server_id in range(1001, 1201):
+        state.add_server(server_id, "server-%d" % server_id)
+        state.create_backup(server_id, "manual-%d" % server_id)
+    source = [b for b in state.list_backups() if b["server"]["id"] == 1150][0]
+    sim.control.clear_requests()
+    process = run_tasks(playbook, sim, """
+        - name: Restore server 1001 from server 1150's backup, saying where it lives
+          vpsorg.cloud.vpsorg_restore:
+            server_id: 1001
+            backup_id: %d
+            source_server_id: 1150
+            allow_cross_server: true
+          register: result
+    """ % source["id"])
+    assert process.returncode == 0, process.stdout[-3000:]
+    result = task_result(process)
+    assert result["changed"] and result["source"]["id"] == source["id"]
+    log = [(e["method"], e["path"], e["query"]) for e in sim.control.requests()]
+    polls = log[3:]
+    assert log[:3] == [("GET", "/api/v1/servers/1001/", ""), ("GET", "/api/v1/backups/", "server_id=1150"),
+                       ("POST", "/api/v1/servers/1001/restore/", "")]
+    assert set(polls) <= {("GET", "/api/v1/servers/1001/", "")}
+
+
+def test_a_source_not_on_the_source_server_restores_nothing(vpsorg_sim, playbook):
+    sim = vpsorg_sim
+    state = sim.server.state
+    for server_id in (1001, 1002, 1003):
+        state.add_server(server_id, "server-%d" % server_id)
+    backup = state.create_backup(1003, "elsewhere")
+    sim.control.clear_requests()
+    process = run_tasks(playbook, sim, """
+        - name: A backup said to live on a server that does not hold it
+          vpsorg.cloud.vpsorg_restore:
+            server_id: 1001
+            backup_id: %d
+            source_server_id: 1002
+            allow_cross_server: true
+          register: result
+          ignore_errors: true
+    """ % backup["id"])
+    result = task_result(process)
+    assert result["failed"] and "does not exist on server 1002" in result["msg"]
+    assert [e["method"] for e in sim.control.requests()] == ["GET", "GET"]
