@@ -56,7 +56,7 @@ options:
     default: 30
   api_concurrency:
     description:
-      - The most HTTP requests a task may have in flight together. A task with O(server_ids) sends its creates
+      - The most HTTP requests a task may have in flight together. A task of vpsorg_snapshot or vpsorg_backup with C(server_ids) sends its creates
         (and the reads that check a create whose answer was lost) from this many threads at once; every other
         request is sent one at a time.
       - Each HTTP 429 answer halves the number for the rest of the task (down to 1), and no request starts before

@@ -301,21 +301,21 @@ def test_a_429_halves_the_gate_holds_it_for_retry_after_and_answers_widen_it_slo
     now = [100.0]
     slept = []
     gate = Gate(8, sleep=slept.append, clock=lambda: now[0])
-    for _ in range(8):
+    for _step in range(8):
         gate.enter()
     assert gate.in_flight == 8
     gate.leave(throttled=True, retry_after=2.0)
     assert gate.limit == 4
-    for _ in range(4):
+    for _step in range(4):
         gate.leave()
     assert gate.in_flight == 3
     gate.enter()  # a slot is free, but the API asked for 2 s of quiet first
     assert slept == [2.0]
     gate.leave(throttled=True)
     assert gate.limit == 2
-    for _ in range(3):
+    for _step in range(3):
         gate.leave()
-    for _ in range(12):
+    for _step in range(12):
         gate.enter()
         gate.leave()
     assert gate.limit == 2
