@@ -54,6 +54,18 @@ options:
       - If not set, the value of the E(VPSORG_API_RETRY_MAX_DELAY) environment variable is used.
     type: int
     default: 30
+  api_concurrency:
+    description:
+      - The most HTTP requests a task may have in flight together. A task of vpsorg_snapshot or vpsorg_backup with C(server_ids) sends its creates
+        (and the reads that check a create whose answer was lost) from this many threads at once; every other
+        request is sent one at a time.
+      - Each HTTP 429 answer halves the number for the rest of the task (down to 1), and no request starts before
+        the C(Retry-After) the API asked for; each run of twice as many answers as this value without a 429 lets one more in
+        again, up to this value.
+      - Set V(1) to send every request one after the other.
+      - If not set, the value of the E(VPSORG_API_CONCURRENCY) environment variable is used.
+    type: int
+    default: 8
 requirements:
   - requests
 notes:

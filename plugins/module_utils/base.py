@@ -26,6 +26,8 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
 )
 
 DEFAULT_API_URL = "https://admin.vps.org/api/v1"
+# Requests a task may have in flight together (a fleet's creates); a 429 halves it for a while.
+DEFAULT_CONCURRENCY = 8
 
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -41,6 +43,8 @@ def vpsorg_argument_spec():
         api_timeout=dict(type="int", default=30, fallback=(env_fallback, ["VPSORG_API_TIMEOUT"])),
         api_retries=dict(type="int", default=5, fallback=(env_fallback, ["VPSORG_API_RETRIES"])),
         api_retry_max_delay=dict(type="int", default=30, fallback=(env_fallback, ["VPSORG_API_RETRY_MAX_DELAY"])),
+        api_concurrency=dict(type="int", default=DEFAULT_CONCURRENCY,
+                             fallback=(env_fallback, ["VPSORG_API_CONCURRENCY"])),
     )
 
 
@@ -129,6 +133,11 @@ class VpsorgModule:
             instance.run()
         except VpsorgApiError as exc:
             instance.fail_api(exc)
+        finally:
+            # The sessions that a fleet's worker threads opened.
+            close = getattr(instance.client, "close", None)
+            if close is not None:
+                close()
         instance.exit()
 
     def _connect(self):
@@ -141,7 +150,7 @@ class VpsorgModule:
         try:
             self.client = VpsorgClient(
                 params["api_url"], params["api_token"], validate_certs=params["validate_certs"],
-                timeout=params["api_timeout"],
+                timeout=params["api_timeout"], concurrency=max(1, params["api_concurrency"]),
                 retry_policy=RetryPolicy(params["api_retries"], params["api_retry_max_delay"]))
         except VpsorgApiError as exc:
             self.module.fail_json(msg=exc.message)
@@ -149,6 +158,9 @@ class VpsorgModule:
     def validate(self):
         """Check the options before any request; a subclass extends it and calls :meth:`fail` on bad input."""
         params = self.params
+        if params["api_concurrency"] < 1:
+            self.fail("api_concurrency must be at least 1 (requests in flight together), got %s."
+                      % params["api_concurrency"])
         for name in sorted(self.argument_spec):
             if (name == "server_id" or name.endswith("_id")) and self.argument_spec[name].get("type") == "int":
                 if params.get(name) is not None:

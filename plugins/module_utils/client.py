@@ -16,6 +16,7 @@ import ipaddress
 import random
 import socket
 import ssl
+import threading
 import time
 import traceback
 
@@ -229,6 +230,54 @@ class RetryPolicy:
         return self.backoff.delay(attempt)
 
 
+class Gate:
+    """How many requests of the client may be in flight at once: ``most``, halved by each 429.
+
+    A fleet sends its creates from a few threads at once; every attempt of
+    every request passes this gate, so the API never sees more than
+    ``limit`` of them together. A 429 says the API is loaded: the limit
+    halves (down to one), and no request starts before the ``Retry-After``
+    it asked for. Each run of ``2 * most`` answers without a 429 lets one
+    more in again, up to ``most``: slowly, since the API just said it was
+    loaded.
+    """
+
+    def __init__(self, most, sleep=time.sleep, clock=time.monotonic):
+        self.most = max(1, int(most))
+        self.limit = self.most
+        self.in_flight = 0
+        self.sleep = sleep
+        self.clock = clock
+        self.quiet_until = None
+        self.answered = 0
+        self.turn = threading.Condition()
+
+    def enter(self):
+        with self.turn:
+            quiet = None if self.quiet_until is None else self.quiet_until - self.clock()
+        if quiet is not None and quiet > 0:
+            self.sleep(quiet)
+        with self.turn:
+            while self.in_flight >= self.limit:
+                self.turn.wait()
+            self.in_flight += 1
+
+    def leave(self, throttled=False, retry_after=None):
+        with self.turn:
+            self.in_flight -= 1
+            if throttled:
+                self.limit = max(1, self.limit // 2)
+                self.answered = 0
+                if retry_after:
+                    self.quiet_until = max(self.quiet_until or 0.0, self.clock() + retry_after)
+            else:
+                self.answered += 1
+                if self.limit < self.most and self.answered >= 2 * self.most:
+                    self.limit += 1
+                    self.answered = 0
+            self.turn.notify_all()
+
+
 class Deadline:
     """One time budget shared by every wait of a task."""
 
@@ -300,10 +349,15 @@ def _never_sent(exc):
 
 
 class VpsorgClient:
-    """A ``requests.Session`` bound to one API URL and token."""
+    """``requests`` sessions bound to one API URL and token: one per thread, behind one :class:`Gate`.
+
+    A ``requests.Session`` is not documented as safe to share between
+    threads, so each thread that sends requests gets its own, configured
+    alike; the thread that made the client uses ``session``.
+    """
 
     def __init__(self, api_url, api_token, validate_certs=True, timeout=30, retry_policy=None,
-                 sleep=time.sleep, session=None):
+                 sleep=time.sleep, session=None, concurrency=1):
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise VpsorgApiError("api_url must be an http:// or https:// URL such as https://admin.vps.org/api/v1, got %r." % api_url,
@@ -317,16 +371,61 @@ class VpsorgClient:
         self.timeout = timeout
         self.retry = retry_policy or RetryPolicy()
         self.sleep = sleep
-        self.session = session or requests.Session()
-        self.session.verify = validate_certs
-        self.session.headers.update({
+        self._headers = {
             "Authorization": "Bearer %s" % api_token,
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
-        })
+        }
+        self._validate_certs = validate_certs
+        self._owner = threading.get_ident()
+        self._own_session = self._configured(session or requests.Session())
+        self._threads = threading.local()
+        self._extra_sessions = []
+        # How many requests may be in flight together (modules: api_concurrency).
+        self.concurrency = max(1, int(concurrency))
+        self.gate = Gate(self.concurrency, sleep=sleep)
+        self._count_lock = threading.Lock()
         # Requests sent, retries included: modules report it as api_calls.
         self.calls = 0
+
+    def _configured(self, session):
+        session.verify = self._validate_certs
+        session.headers.update(self._headers)
+        return session
+
+    @property
+    def session(self):
+        """This thread's session."""
+        if threading.get_ident() == self._owner:
+            return self._own_session
+        session = getattr(self._threads, "session", None)
+        if session is None:
+            session = self._threads.session = self._configured(requests.Session())
+            with self._count_lock:
+                self._extra_sessions.append(session)
+        return session
+
+    def close(self):
+        """Close the sessions of the worker threads (the owner's stays usable)."""
+        with self._count_lock:
+            sessions, self._extra_sessions = self._extra_sessions, []
+        for session in sessions:
+            session.close()
+
+    def _send(self, method, url, json, params):
+        """One attempt, through the gate; a 429 shrinks the gate and holds it for its Retry-After."""
+        with self._count_lock:
+            self.calls += 1
+        self.gate.enter()
+        response = None
+        try:
+            response = self.session.request(method, url, json=json, params=params, timeout=self.timeout)
+            return response
+        finally:
+            throttled = response is not None and response.status_code == THROTTLED
+            retry_after = parse_retry_after(response.headers.get("Retry-After")) if throttled else None
+            self.gate.leave(throttled, None if retry_after is None else min(retry_after, self.retry.max_delay))
 
     # ------------------------------------------------------------ requests
 
@@ -349,9 +448,8 @@ class VpsorgClient:
         # Whether an attempt so far may have been carried out though its answer was lost.
         in_doubt = False
         while True:
-            self.calls += 1
             try:
-                response = self.session.request(method, url, json=json, params=params, timeout=self.timeout)
+                response = self._send(method, url, json, params)
             except requests.exceptions.RequestException as exc:
                 never_sent = _never_sent(exc)
                 in_doubt = in_doubt or (method != "GET" and not never_sent)
@@ -497,6 +595,21 @@ class VpsorgClient:
                 # Nothing to check a pass against: one whole pass is all there is.
                 return view.objects()
         raise self._torn_list_error(path, params, passes, view)
+
+    def first_page(self, path, params=None):
+        """One request: (objects of the first page, its count or None, whether more pages follow).
+
+        Enough to tell how many requests a whole listing would cost, and,
+        when the list fits one page, the listing itself.
+        """
+        page = self.request("GET", path, params={k: v for k, v in (params or {}).items() if v is not None})
+        if isinstance(page, list):
+            return page, len(page), False
+        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+            shown = self._describe(self.url(path))
+            raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
+                                 method="GET", path=shown, reason="invalid_response")
+        return page["results"], page.get("count"), bool(page.get("next"))
 
     def _torn_list_error(self, path, params, passes, view):
         shown = self._describe(self.url(path))

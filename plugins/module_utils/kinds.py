@@ -13,6 +13,7 @@ a test target.
 from __future__ import annotations
 
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
@@ -88,6 +89,10 @@ class Lookup:
         self.kind = kind
         # Set once an account-wide listing did not settle: the rest of the task reads server by server.
         self.per_server = False
+        # Requests one pass over the account's listing takes (from its first page), once known.
+        self.account_pages = None
+        # How each read of several servers was made, for the result.
+        self.choices = []
 
     def on_server(self, server_id):
         """All objects of one server (the filter is applied again: an API may ignore it)."""
@@ -96,19 +101,60 @@ class Lookup:
     def on_servers(self, server_ids):
         """{server_id: its objects} for several servers: one account-wide listing, or one small one per server.
 
-        The account-wide listing is one read for any number of servers, but
-        the longer a list, the more pages a moving order can tear. When it
-        does not settle within ACCOUNT_WIDE_PASSES, each server is listed on
-        its own (filtered lists of a few objects), for the rest of the task.
+        Whichever costs fewer requests: the first page of the account's
+        listing tells how many pages the whole of it takes (its ``count``),
+        against one filtered listing per server. A big account read for a
+        few servers goes server by server; a fleet that is most of the
+        account reads it whole. The first page is the whole listing when the
+        account fits in it. The choice is made again at every read (a wait
+        polls fewer servers as they finish), from the size first seen, and
+        recorded in ``choices``.
+
+        The longer a list, the more pages a moving order can tear too: when
+        the account-wide listing does not settle within ACCOUNT_WIDE_PASSES,
+        each server is listed on its own for the rest of the task.
         """
-        if not self.per_server:
+        if self.account_pages is None and not self.per_server:
+            objects = self.measure_account()
+            if objects is not None:
+                self.choices.append({"servers": len(server_ids), "read": "account", "requests": 1})
+                return self.by_server(objects, server_ids)
+        if not self.per_server and (self.account_pages is None or self.account_pages <= len(server_ids)):
             try:
-                return self.by_server(self.client.list(self.kind.path, passes=ACCOUNT_WIDE_PASSES), server_ids)
+                grouped = self.by_server(self.client.list(self.kind.path, passes=ACCOUNT_WIDE_PASSES), server_ids)
             except VpsorgApiError as exc:
                 if exc.reason != "torn_list":
                     raise
                 self.per_server = True
-        return dict((server_id, self.on_server(server_id)) for server_id in server_ids)
+            else:
+                self.choices.append({"servers": len(server_ids), "read": "account", "account_pages": self.account_pages})
+                return grouped
+        self.choices.append({"servers": len(server_ids), "read": "per_server", "account_pages": self.account_pages})
+        return self.each_server(server_ids)
+
+    def measure_account(self):
+        """Read the first page of the account's listing: its objects when it is all of them, else None.
+
+        Sets ``account_pages``, how many requests one pass over the account takes.
+        """
+        objects, count, more = self.client.first_page(self.kind.path)
+        if not more and (count is None or count == len(objects)):
+            self.account_pages = 1
+            return objects
+        if count is None or not objects:
+            self.account_pages = 0  # cannot tell: read the account as before
+            return None
+        self.account_pages = -(-count // len(objects))
+        return None
+
+    def each_server(self, server_ids):
+        """One filtered listing per server, up to the client's concurrency of them at once."""
+        workers = min(len(server_ids), getattr(self.client, "concurrency", 1))
+        if workers <= 1:
+            return dict((server_id, self.on_server(server_id)) for server_id in server_ids)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(self.on_server, server_ids))
+        return dict(zip(server_ids, found))
 
     @staticmethod
     def by_server(objects, server_ids):

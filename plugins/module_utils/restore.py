@@ -42,8 +42,9 @@ class RestoreModule(VpsorgModule):
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         allow_cross_server=dict(type="bool", default=False),
+        source_server_id=dict(type="int"),
     )
-    mutually_exclusive = [("backup_id", "snapshot_id", "snapshot_name")]
+    mutually_exclusive = [("backup_id", "snapshot_id", "snapshot_name"), ("snapshot_name", "source_server_id")]
     required_one_of = [("backup_id", "snapshot_id", "snapshot_name")]
 
     def run(self):
@@ -91,6 +92,12 @@ class RestoreModule(VpsorgModule):
         lookup = Lookup(self.client, kind)
         if wanted is None:
             source = self.snapshot_by_name(lookup)
+        elif params["source_server_id"] is not None:
+            # The user says where the source lives: only that server's list is read.
+            source = lookup.by_id(wanted, params["source_server_id"])
+            if source is None:
+                self.fail("%s %s does not exist on server %s (source_server_id);%s"
+                          % (kind.name.capitalize(), wanted, params["source_server_id"], NOTHING_RESTORED))
         else:
             # Most sources belong to the server they restore: look there first, the whole account only if not.
             source = lookup.by_id(wanted, params["server_id"]) or lookup.by_id(wanted)

@@ -47,6 +47,14 @@ options:
       - A snapshot always restores its own server, so this does not apply to snapshots.
     type: bool
     default: false
+  source_server_id:
+    description:
+      - The server that O(backup_id) or O(snapshot_id) belongs to, when it is not O(server_id).
+      - The API cannot read one backup or snapshot by its id, so without this option a source that is not
+        O(server_id)'s is searched for in the whole account's list (many requests in a big account). With it, only
+        that server's list is read; a source not found there fails the task, and nothing is restored.
+      - Restoring O(server_id) from another server's backup still needs O(allow_cross_server=true).
+    type: int
 notes:
   - In check mode everything is validated and nothing is sent; the task reports C(changed=true) and, with diff,
     the source that would be restored.

@@ -172,6 +172,15 @@ results:
   type: list
   elements: dict
   sample: [{server_id: 12345, changed: true, snapshot: {id: 801, status: completed}, deleted_snapshots: []}]
+list_reads:
+  description:
+    - With O(server_ids), how each read of the servers' lists was made, in order - C(read=account), one listing of the
+      whole account (C(account_pages) requests a pass), or C(read=per_server), one filtered listing per server,
+      whichever costs fewer requests for the C(servers) read then.
+  returned: when O(server_ids) is given
+  type: list
+  elements: dict
+  sample: [{servers: 10, read: per_server, account_pages: 500}]
 api_calls:
   description: How many HTTP requests the task sent, retries included.
   returned: always

@@ -122,6 +122,8 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
 
     @app.before_request
     def before():
+        # When the request came in; with "time" (its answer) it tells how many were in flight together.
+        g.started = time.time()
         g.fault = None
         g.barriers = []
         g.dropped = False
@@ -163,6 +165,7 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
                 "dropped": bool(g.get("dropped")),
                 # The API did the work, whatever the client was told.
                 "carried_out": carried_out,
+                "started": g.get("started"),
                 "time": time.time(),
             })
         return response

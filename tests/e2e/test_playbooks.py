@@ -24,8 +24,14 @@ def test_snapshot_prune_and_restore_playbooks(tmp_path):
     fleet = Fleet(str(tmp_path), HOSTS, durations={"snapshot": 0.2, "restore": 0.3})
     try:
         for name in ("m-1", "m-2", "m-3"):
-            assert run(fleet, "snapshot", "-e", "snapshot_name=%s" % name, "-e", "snapshot_prefix=m-",
-                       "-e", "snapshot_keep=5").returncode == 0
+            taken = run(fleet, "snapshot", "-e", "snapshot_name=%s" % name, "-e", "snapshot_prefix=m-",
+                        "-e", "snapshot_keep=5")
+            assert taken.returncode == 0, taken.stdout[-2000:]
+        # One summary for the group, from the fleet task's result: no task per host.
+        report = taken.stdout[taken.stdout.index("TASK [Report the group in one summary]"):]
+        assert report.count("ok: [") == 1
+        assert "2 servers: 2 new snapshots, 0 failed" in report
+        assert '"101 %d completed"' % fleet.sim.state.list_snapshots(101)[-1]["id"] in report
         fleet.sim.state.create_snapshot(101, "other")
         names = sorted(s["name"] for s in fleet.sim.state.list_snapshots(101))
         assert names == ["m-1", "m-2", "m-3", "other"]

@@ -92,6 +92,11 @@ class FakeApi:
         server_id = None if self.ignore_filters else (params or {}).get("server_id")
         return [dict(o) for o in self.objects[path].values() if server_id is None or o["server"]["id"] == server_id]
 
+    def first_page(self, path, params=None):
+        """The whole list as one page: this fake never pages."""
+        objects = self.list(path, params)
+        return objects, len(objects), False
+
     def get(self, path, params=None):
         fault = self._record("GET", path)
         if fault == "500":

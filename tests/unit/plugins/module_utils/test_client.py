@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
+    Gate,
     ALREADY_GONE,
     DELETED,
     DELETED_ANSWER_LOST,
@@ -291,3 +292,34 @@ def test_an_answer_that_takes_too_long_names_the_timeout(vpsorg_sim):
     with pytest.raises(VpsorgApiError) as caught:
         client.get("/snapshots/")
     assert "did not answer within api_timeout (0.5 s)" in caught.value.message
+
+
+# ------------------------------------------------------------ the gate of requests in flight
+
+
+def test_a_429_halves_the_gate_holds_it_for_retry_after_and_answers_widen_it_slowly():
+    now = [100.0]
+    slept = []
+    gate = Gate(8, sleep=slept.append, clock=lambda: now[0])
+    for _step in range(8):
+        gate.enter()
+    assert gate.in_flight == 8
+    gate.leave(throttled=True, retry_after=2.0)
+    assert gate.limit == 4
+    for _step in range(4):
+        gate.leave()
+    assert gate.in_flight == 3
+    gate.enter()  # a slot is free, but the API asked for 2 s of quiet first
+    assert slept == [2.0]
+    gate.leave(throttled=True)
+    assert gate.limit == 2
+    for _step in range(3):
+        gate.leave()
+    for _step in range(12):
+        gate.enter()
+        gate.leave()
+    assert gate.limit == 2
+    gate.enter()
+    gate.leave()
+    assert gate.limit == 3  # one more after 16 answers (twice the most) without a 429
+    assert gate.in_flight == 0
