@@ -16,24 +16,21 @@ from ansible_collections.vpsorg.cloud.plugins.plugin_utils import report_html
 
 
 def patch_wave(hostvars, all_hosts, batch, settings):
-    return logic.plan_wave(hostvars, list(all_hosts), list(batch), dict(settings))
+    return logic.plan_wave(logic.ReadOnce(hostvars), list(all_hosts), list(batch), dict(settings))
 
 
 def patch_preflight(wave, hostvars, listing, server_reads, settings):
     settings = dict(settings)
     settings["report_problem"] = logic.report_folder_problem(settings["report_file"])
-    return logic.judge_preflight(wave, hostvars, dict(listing or {}), dict(server_reads or {}), settings)
+    return logic.judge_preflight(wave, logic.ReadOnce(hostvars), dict(listing or {}), dict(server_reads or {}), settings)
 
 
 def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, settings=None):
     """The hosts (or servers, or record entries) a step of the wave acts on."""
     preflight = preflight or {}
-    if what == "starting":
-        return logic.starting(wave)
+    hostvars = logic.ReadOnce(hostvars or {})
     if what == "unreachable_servers":
         return logic.unreachable_servers(wave, hostvars)
-    if what == "quiescing":
-        return [] if wave["dry_run"] else logic.passed(preflight)
     if what == "verified_servers":
         return [wave["hosts"][h]["server_id"] for h in logic.verified(wave, hostvars)]
     if what == "ledger_before":
@@ -52,7 +49,7 @@ def patch_failure(task_name, result, record, seen, phase):
 
 
 def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings):
-    return logic.build_records(wave, hostvars, dict(preflight or {}), dict(snapshots or {}), dict(marks or {}),
+    return logic.build_records(wave, logic.ReadOnce(hostvars), dict(preflight or {}), dict(snapshots or {}), dict(marks or {}),
                                dict(cleanup or {}), dict(ledger or {}), dict(settings))
 
 
@@ -61,7 +58,7 @@ def patch_ledger_targets(records, settings):
 
 
 def patch_report(hostvars, all_hosts, settings, records=None):
-    return logic.build_report(hostvars, list(all_hosts), dict(records or {}), dict(settings))
+    return logic.build_report(logic.ReadOnce(hostvars), list(all_hosts), dict(records or {}), dict(settings))
 
 
 def patch_summary(report, report_file, write_error=None):

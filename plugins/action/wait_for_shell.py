@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""wait_for_shell: wait until the host runs a shell command through a fresh connection.
+
+ansible.builtin.wait_for_connection proves the same with the ping module, which
+costs a Python start on the host for every try. The role
+patch_with_rollback checks every host of every wave this way, so the check is
+a plain command here (as ansible.builtin.raw runs it, become included).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+# Printed by the host's shell: a connection that opens but runs nothing does not pass.
+ANSWER = "vpsorg.cloud.wait_for_shell"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("timeout", "sleep"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        if self._task.check_mode:
+            result.update(skipped=True, msg="Check mode: the host was not contacted.")
+            return result
+        try:
+            timeout = int(self._task.args.get("timeout", 600))
+            sleep = int(self._task.args.get("sleep", 1))
+        except (TypeError, ValueError):
+            result.update(failed=True, msg="timeout and sleep must be whole numbers of seconds.")
+            return result
+        if timeout < 1 or sleep < 1:
+            result.update(failed=True, msg="timeout and sleep must be at least 1 second.")
+            return result
+        started = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            problem = self._answers()
+            elapsed = time.monotonic() - started
+            if problem is None:
+                result.update(changed=False, elapsed=int(elapsed), attempts=attempts)
+                return result
+            if elapsed + sleep >= timeout:
+                result.update(failed=True, elapsed=int(elapsed), attempts=attempts,
+                              msg="The host did not run a shell command through a fresh connection within %d s "
+                                  "(%d tries); the last try: %s" % (timeout, attempts, problem))
+                return result
+            time.sleep(sleep)
+
+    def _answers(self):
+        """None when the host ran the command through a new connection, else what went wrong."""
+        try:
+            # A connection kept open (ControlPersist) would answer for a host whose sshd is gone.
+            self._connection.reset()
+        except AttributeError:
+            pass
+        try:
+            answer = self._low_level_execute_command("echo %s" % ANSWER, sudoable=True)
+        except AnsibleConnectionFailure as error:
+            return to_text(error)
+        if answer.get("rc") != 0 or ANSWER not in answer.get("stdout", ""):
+            return "exit code %s: %s" % (answer.get("rc"), (answer.get("stderr") or answer.get("stdout") or "").strip())
+        return None

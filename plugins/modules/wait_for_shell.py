@@ -1,0 +1,53 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wait_for_shell
+short_description: Wait until a host runs a shell command through a fresh connection
+version_added: 1.1.0
+description:
+  - Drops the connection to the host and opens a new one for every try, then runs C(echo) in the host's shell,
+    with O(ignore:become) as the task says. Tries every O(sleep) seconds until one succeeds or O(timeout) seconds have passed.
+  - The same proof as M(ansible.builtin.wait_for_connection) gives that the host answers, without Python on the host:
+    it does not check that modules can run there.
+    The role P(vpsorg.cloud.patch_with_rollback#role) uses it to verify every patched host, where a Python start per host
+    and try would cost more than the rest of the check.
+  - An action plugin only; it runs on the controller and acts through the host's connection.
+  - In check mode the host is not contacted and the task is skipped.
+author:
+  - vpsorg.cloud maintainers (@vpsorg)
+options:
+  timeout:
+    description: Seconds to keep trying, at least 1.
+    type: int
+    default: 600
+  sleep:
+    description: Seconds between tries, at least 1.
+    type: int
+    default: 1
+seealso:
+  - module: ansible.builtin.wait_for_connection
+"""
+
+EXAMPLES = r"""
+- name: Wait up to 5 minutes for the rebooted host to answer
+  vpsorg.cloud.wait_for_shell:
+    timeout: 300
+"""
+
+RETURN = r"""
+elapsed:
+  description: Whole seconds from the first try to the last.
+  returned: always
+  type: int
+  sample: 3
+attempts:
+  description: How many connections were tried.
+  returned: always
+  type: int
+  sample: 1
+"""
