@@ -10,6 +10,10 @@ the ratios are ours / uri (below 1.0 means the collection does better):
   scale (the client's sleeps are scaled the same way);
 - an idempotent no-op and an info task per host;
 - delete by id and prune in an account of 1000 snapshots, pages of 10;
+- one fleet task at N = 10, 100, 300 and 1000 servers in an account of
+  1000 (pages of 10, then one page): wall time, requests, how long the
+  creates took, when the last snapshot was seen completed after the first
+  POST, how late that was, and how long the task took after it;
 - the role patch_with_rollback over N hosts (snapshot, a trivial patch,
   verify, clean-up; one wave; 10 s and 30 s snapshots) against the fleet
   snapshot playbook over the same servers: the wall-time ratio, requests per
@@ -197,6 +201,49 @@ def large_account(bench):
     bench.sim.state.configure(page_size=None)
 
 
+def scaling(bench, sizes):
+    """One vpsorg_snapshot task with server_ids over N servers, 30 s snapshots, in an account of 1000 servers.
+
+    Each server already holds 2 snapshots. With pages of 10 (the account's
+    2000 snapshots and more in 200 pages and more), then with one page for
+    the whole account. Times come from the simulator: its log's arrival
+    times, and when each snapshot ended (ready_at).
+    """
+    state = bench.sim.state
+    for server_id in range(bench.servers[-1] + 1, 2001):
+        state.add_server(server_id, "bench-%d" % server_id)
+    bench.servers = list(range(1001, 2001))
+    state.configure(durations={"snapshot": 30.0})
+    print("\nOne fleet task (vpsorg_snapshot server_ids, rotation keep 2), 30 s snapshots, an account of 1000 servers "
+          "holding 2 snapshots each")
+    print("  %-9s %5s %7s %8s %9s %11s %10s %9s" % ("pages", "N", "task s", "requests", "creates s",
+                                                 "last seen s", "lateness s", "end after"))
+    for page_size in (10, None):
+        for count in sizes:
+            bench.clear_snapshots()
+            for server_id in bench.servers:
+                for n in range(2):
+                    state.create_snapshot(server_id, "old-%d" % n)
+            state.release(finish=True)
+            state.configure(page_size=page_size)
+            play = bench.play("scale-%d" % count, [{
+                "name": "Snapshot the fleet", "delegate_to": "localhost", "run_once": True,
+                "vpsorg.cloud.vpsorg_snapshot": {"server_ids": bench.servers[:count], "name": "scale-%d" % count,
+                                                 "rotate": {"prefix": "scale-", "keep": 2}}}])
+            seconds, requests = bench.run(play, 1)
+            ended = time.time()
+            entries = bench.sim.log.entries()
+            posts = sorted(e["started"] for e in entries if e["method"] == "POST")
+            new = [s for s in state.snapshots.values() if s.get("name") == "scale-%d" % count]
+            last_done = max(s["ready_at"] for s in new)
+            seen = min(e["started"] for e in entries if e["method"] == "GET" and e["started"] >= last_done)
+            print("  %-9s %5d %7.1f %8d %9.1f %11.1f %10.1f %9.1f" % (
+                page_size or "one", count, seconds, requests, posts[-1] - posts[0], seen - posts[0],
+                seen - last_done, ended - seen))
+    state.configure(page_size=None)
+    bench.clear_snapshots()
+
+
 def counted_run(bench, playbook, count, extra, host_vars=None, allow_failure=False):
     """(seconds, requests without 429s, task results per host) of one run, counted by the bench callback."""
     counts_file = os.path.join(bench.root, "dispatches.json")
@@ -271,7 +318,13 @@ def role(bench, count, duration, rounds):
                 round_ + 1, side, seconds, requests, requests / float(count), per_host))
     role_mean, fleet_mean = (totals[side][0] / rounds for side in ("role", "fleet"))
     dead_host(bench, count, role_vars, host_vars, report, role_mean)
+    # What no role that patches each host can go below: the trivial patch alone, one task per host.
+    patch_alone, _requests = bench.run(bench.play("patch-alone", [{"name": "Patch the host (a trivial command)",
+                                                                     "ansible.builtin.command": "true",
+                                                                     "changed_when": False}]), count)
     print("  wall time: role %.1f s, fleet playbook %.1f s, ratio %.2f" % (role_mean, fleet_mean, role_mean / fleet_mean))
+    print("  the trivial patch alone over the %d hosts (one task per host, no API): %.1f s; fleet playbook + that: "
+          "%.1f s, ratio %.2f" % (count, patch_alone, fleet_mean + patch_alone, (fleet_mean + patch_alone) / fleet_mean))
     print("  role: %.2f requests per host (429s not counted), %.1f task results per host" % (
         totals["role"][1] / float(rounds * count), totals["role"][2] / rounds))
 
@@ -280,7 +333,8 @@ def main():
     parser = argparse.ArgumentParser(description="Benchmark the collection against ansible.builtin.uri.")
     parser.add_argument("--rounds", type=int, default=1, help="alternated rounds per fleet size")
     parser.add_argument("--sizes", default="20,100", help="fleet sizes")
-    parser.add_argument("--only", default="", help="fleet, polling, per-task, account or role")
+    parser.add_argument("--only", default="", help="fleet, polling, per-task, account, scaling or role")
+    parser.add_argument("--scaling-sizes", default="10,100,300,1000", help="fleet sizes of --only scaling")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vpsorg-bench-") as root:
         bench = Bench(root)
@@ -297,6 +351,8 @@ def main():
             if args.only in ("", "fleet"):
                 for size in (int(s) for s in args.sizes.split(",")):
                     fleet(bench, size, args.rounds)
+            if args.only in ("", "scaling"):
+                scaling(bench, [int(s) for s in args.scaling_sizes.split(",")])
             if args.only in ("", "role"):
                 for size in (int(s) for s in args.sizes.split(",")):
                     for duration in (10, 30):

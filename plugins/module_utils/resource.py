@@ -32,6 +32,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.base import (
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ALREADY_GONE,
     DELETED_ANSWER_LOST,
+    Pace,
     VpsorgApiError,
 )
 from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Lookup, Servers
@@ -133,6 +134,7 @@ class ResourceModule(VpsorgModule):
 
     kind = None  # a kinds.Kind
     _lookup = None
+    pace = None  # when this task's operations should end (client.Pace), made by start_creates
 
     # -------------------------------------------------------- subclass hooks
 
@@ -384,6 +386,8 @@ class ResourceModule(VpsorgModule):
         the requests in flight within api_concurrency, fewer after a 429.
         Results keep the order of the servers given.
         """
+        # The task's one Pace, made before the threads that record their starts in it.
+        self.pace = Pace()
         workers = min(len(targets), getattr(self.client, "concurrency", 1))
         if workers <= 1:
             for target in targets:
@@ -410,6 +414,7 @@ class ResourceModule(VpsorgModule):
         except VpsorgApiError as exc:
             return self.failed(target, self.create_failure(target, exc), exc)
         target.created = target.changed = True
+        self.pace.start(target.server_id)
         return None
 
     def create_failure(self, target, exc):
@@ -560,6 +565,8 @@ class ResourceModule(VpsorgModule):
         pending = list(waiting)
         if not pending:
             return
+        # Objects this task did not create (found in progress) have no start: the pace says nothing of them.
+        pace = self.pace if self.pace is not None else Pace()
 
         def poll():
             self.read(pending)
@@ -573,12 +580,14 @@ class ResourceModule(VpsorgModule):
                 target.obj = found
                 if is_settled(found):
                     pending.remove(target)
+                    pace.ended(target.server_id)
             return pending
 
         what = ("%s %s" % (self.kind.name, pending[0].obj.get("id")) if len(pending) == 1
                 else "%d %s" % (len(pending), self.kind.plural))
         try:
-            self.client.wait_for(poll, lambda still: not still, self.deadline, what)
+            self.client.wait_for(poll, lambda still: not still, self.deadline, what,
+                                 due=lambda: pace.due([t.server_id for t in pending]))
         except VpsorgApiError as exc:
             for target in list(pending):
                 self.failed(target, "Timed out after %d s waiting for %s %s (last status: %s). It keeps going on the "

@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_epoch, created_key, newest_first
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ListView,
+    Pace,
     RetryPolicy,
     VpsorgApiError,
     VpsorgClient,
@@ -276,3 +277,36 @@ def test_next_links_are_followed_on_the_api_url_only():
         "https://admin.vps.org/api/v1/snapshots/?page=2")
     assert client._same_origin("/api/v1/snapshots/?page=3") == "https://admin.vps.org/api/v1/snapshots/?page=3"
     assert client._same_origin("https://admin.vps.org/api/v1/snapshots/") == "https://admin.vps.org/api/v1/snapshots/"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_pace_brings_the_poll_to_the_latest_start_plus_the_shortest_duration_seen():
+    clock = FakeClock()
+    pace = Pace(clock=clock, margin=1.0)
+    for key, at in ((1, 100.0), (2, 104.0), (3, 108.0)):
+        clock.now = at
+        pace.start(key)
+    assert pace.due([1, 2, 3]) is None          # nothing seen ending yet: the backoff decides
+    clock.now = 134.0
+    pace.ended(1)                               # took at most 34 s
+    assert pace.duration == 34.0
+    assert pace.due([2, 3]) == (108.0 + 34.0) - 134.0 + 1.0
+    clock.now = 139.0
+    pace.ended(2)                               # at most 35 s: the shorter bound stays
+    assert pace.duration == 34.0
+    clock.now = 150.0
+    assert pace.due([3]) is None                # overdue against the pace: back to the backoff
+    assert pace.due([99]) is None               # an object this task did not start: no pace
+
+
+def test_pace_ignores_ends_of_operations_it_did_not_start():
+    pace = Pace(clock=FakeClock())
+    pace.ended(7)
+    assert pace.duration is None
