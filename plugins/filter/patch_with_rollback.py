@@ -34,7 +34,7 @@ def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, sett
     if what == "verified_servers":
         return [wave["hosts"][h]["server_id"] for h in logic.verified(wave, hostvars)]
     if what == "ledger_before":
-        return [] if wave["dry_run"] else logic.ledger_entries(preflight, settings or {})
+        return [] if wave["dry_run"] else logic.ledger_entries(preflight)
     if what == "snapshot_servers":
         if wave["dry_run"]:
             return []
@@ -46,6 +46,10 @@ def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, sett
 
 def patch_failure(task_name, result, record, seen, phase):
     return logic.failure(task_name, dict(result or {}), list(record or []), seen, phase)
+
+
+def patch_missed(record, start, end):
+    return logic.missed_between(list(record or []), start, end)
 
 
 def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings):
@@ -76,6 +80,7 @@ class FilterModule:
             "patch_preflight": patch_preflight,
             "patch_select": patch_select,
             "patch_failure": patch_failure,
+            "patch_missed": patch_missed,
             "patch_records": patch_records,
             "patch_ledger_targets": patch_ledger_targets,
             "patch_report": patch_report,

@@ -349,7 +349,7 @@ def passed(preflight):
     return sorted(host for host, judgement in preflight.items() if judgement["passed"])
 
 
-def ledger_entries(preflight, settings):
+def ledger_entries(preflight):
     """What the hosts' records of finished runs get before the snapshot: the earlier runs the operator resolved."""
     return [{"host": host, "name": name, "status": "resolved"}
             for host, judgement in sorted(preflight.items()) if judgement["passed"]
@@ -384,12 +384,16 @@ def lost_before_patch(hostvars, host, seen):
 def missed_in_patch(hostvars, host):
     """The tasks of the host's patch that could not reach it (the strategy's record between the patch's start and end)."""
     host_vars = _vars(hostvars, host)
-    record = _get(host_vars, UNREACHABLE_FACT) or []
-    start = _get(_get(host_vars, "patch_with_rollback_patch_seen", {}), host)
-    end = _get(_get(host_vars, "patch_with_rollback_patch_ended_seen", {}), host)
+    return missed_between(_get(host_vars, UNREACHABLE_FACT),
+                          _get(_get(host_vars, "patch_with_rollback_patch_seen", {}), host),
+                          _get(_get(host_vars, "patch_with_rollback_patch_ended_seen", {}), host))
+
+
+def missed_between(record, start, end):
+    """The entries of a host's record of unreachable tasks added between two of its lengths (none if either is unknown)."""
     if start is None or end is None:
         return []
-    return list(record[int(start):int(end)])
+    return list((record or [])[int(start):int(end)])
 
 
 def patch_failure_of(hostvars, host):

@@ -297,3 +297,15 @@ def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
     assert entry["status"] == "rolled_back" and entry["unreachable_tasks"] == ["Step 2"]
     assert entry["cause"] == ("Patch incomplete: the host was unreachable during the patch, so task 'Step 2' could "
                               "not run (Connection refused)")
+
+
+def test_the_role_and_the_records_read_a_cut_short_patch_from_one_function():
+    """The role's condition (filter patch_missed) and the records (missed_in_patch) agree, lengths as text too."""
+    from ansible_collections.vpsorg.cloud.plugins.filter.patch_with_rollback import patch_missed
+    record_ = [{"task": "probe"}, {"task": "Step 2"}, {"task": "later check"}]
+    assert patch_missed(record_, "1", 2) == [{"task": "Step 2"}]
+    assert patch_missed(record_, None, 2) == []      # the patch never started for the host
+    assert patch_missed(None, 0, 0) == []
+    host_vars = {"vpsorg_cloud_unreachable": record_, "patch_with_rollback_patch_seen": {"web": 1},
+                 "patch_with_rollback_patch_ended_seen": {"web": 2}}
+    assert logic.missed_in_patch({"web": host_vars}, "web") == patch_missed(record_, 1, 2)
