@@ -4,13 +4,16 @@
 """wait_for_shell: wait until the host runs a shell command through a fresh connection.
 
 ansible.builtin.wait_for_connection proves the same with the ping module, which
-costs a Python start on the host for every try. The role
-patch_with_rollback checks every host of every wave this way, so the check is
-a plain command here (as ansible.builtin.raw runs it, become included).
+costs a Python start on the host for every try, and a port wait before it
+(ansible.builtin.wait_for, delegated) costs one on the controller. The role
+patch_with_rollback checks every host of every wave this way, so here the
+port is tried from this process and the check is a plain command (as
+ansible.builtin.raw runs it, become included).
 """
 
 from __future__ import annotations
 
+import socket
 import time
 
 from ansible.errors import AnsibleConnectionFailure
@@ -23,7 +26,7 @@ ANSWER = "vpsorg.cloud.wait_for_shell"
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("timeout", "sleep"))
+    _VALID_ARGS = frozenset(("timeout", "sleep", "port", "host"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -33,27 +36,47 @@ class ActionModule(ActionBase):
         try:
             timeout = int(self._task.args.get("timeout", 600))
             sleep = int(self._task.args.get("sleep", 1))
+            port = int(self._task.args.get("port") or 0)
         except (TypeError, ValueError):
-            result.update(failed=True, msg="timeout and sleep must be whole numbers of seconds.")
+            result.update(failed=True, msg="timeout, sleep and port must be whole numbers.")
             return result
-        if timeout < 1 or sleep < 1:
-            result.update(failed=True, msg="timeout and sleep must be at least 1 second.")
+        if timeout < 1 or sleep < 1 or not 0 <= port <= 65535:
+            result.update(failed=True, msg="timeout and sleep must be at least 1 second, and port from 0 to 65535.")
+            return result
+        host = self._task.args.get("host")
+        if port and not host:
+            result.update(failed=True, msg="port needs host: the address the controller reaches the host at.")
             return result
         started = time.monotonic()
         attempts = 0
+        port_open = not port
         while True:
             attempts += 1
-            problem = self._answers()
+            if not port_open:
+                problem = self._port_problem(host, port, timeout - (time.monotonic() - started))
+                port_open = problem is None
+            if port_open:
+                problem = self._answers()
             elapsed = time.monotonic() - started
             if problem is None:
                 result.update(changed=False, elapsed=int(elapsed), attempts=attempts)
                 return result
             if elapsed + sleep >= timeout:
                 result.update(failed=True, elapsed=int(elapsed), attempts=attempts,
-                              msg="The host did not run a shell command through a fresh connection within %d s "
-                                  "(%d tries); the last try: %s" % (timeout, attempts, problem))
+                              msg="The host did not %s within %d s (%d tries); the last try: %s" % (
+                                  "run a shell command through a fresh connection" if port_open
+                                  else "open port %d" % port, timeout, attempts, problem))
                 return result
             time.sleep(sleep)
+
+    @staticmethod
+    def _port_problem(host, port, left):
+        """None when ``host`` accepts a TCP connection on ``port`` from the controller, else why not."""
+        try:
+            with socket.create_connection((host, port), timeout=max(1.0, min(5.0, left))):
+                return None
+        except OSError as error:
+            return "port %d on %s: %s" % (port, host, error)
 
     def _answers(self):
         """None when the host ran the command through a new connection, else what went wrong."""

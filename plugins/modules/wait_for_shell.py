@@ -10,8 +10,11 @@ module: wait_for_shell
 short_description: Wait until a host runs a shell command through a fresh connection
 version_added: 1.1.0
 description:
-  - Drops the connection to the host and opens a new one for every try, then runs C(echo) in the host's shell,
-    with O(ignore:become) as the task says. Tries every O(sleep) seconds until one succeeds or O(timeout) seconds have passed.
+  - With O(port), first waits until O(host) accepts TCP connections on that port, tried from the controller.
+  - Then drops the connection to the host and opens a new one for every try, and runs C(echo) in the host's shell,
+    with O(ignore:become) as the task says.
+  - Tries every O(sleep) seconds until both succeed or O(timeout) seconds have passed; the port and the
+    connection share that one deadline.
   - The same proof as M(ansible.builtin.wait_for_connection) gives that the host answers, without Python on the host:
     it does not check that modules can run there.
     The role P(vpsorg.cloud.patch_with_rollback#role) uses it to verify every patched host, where a Python start per host
@@ -21,6 +24,13 @@ description:
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 options:
+  port:
+    description: A TCP port that must accept connections from the controller first; V(0) skips this.
+    type: int
+    default: 0
+  host:
+    description: The address the controller tries O(port) at, for example C(ansible_host). Required with O(port).
+    type: str
   timeout:
     description: Seconds to keep trying, at least 1.
     type: int
@@ -34,8 +44,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Wait up to 5 minutes for the rebooted host to answer
+- name: Wait up to 5 minutes for the rebooted host's SSH port, then for its shell
   vpsorg.cloud.wait_for_shell:
+    host: "{{ ansible_host | default(inventory_hostname) }}"
+    port: "{{ ansible_port | default(22) }}"
     timeout: 300
 """
 

@@ -58,7 +58,9 @@ def test_demo_scenario_rolls_back_the_broken_hosts(make_fleet):
         assert "restored from snapshot %s (id %d) and verified" % (entry["snapshot_name"], entry["snapshot_id"]) in entry["message"]
         assert entry["durations"]["rollback"] is not None and entry["failed_phase"] == "verify"
         assert "marked resolved" in entry["manual_step"]
-    assert report["hosts"]["cache-01"]["cause"].startswith("Wait for the host's port")
+    assert report["hosts"]["cache-01"]["cause"].startswith(
+        "Reach the host through a fresh connection: The host did not open port %d within " % fleet.sim.ports.port_of(
+            report["hosts"]["cache-01"]["server_id"])), report["hosts"]["cache-01"]["cause"]
     assert report["hosts"]["web-02"]["cause"].startswith("Check the HTTP endpoints: http")
     assert "Status code was 503" in report["hosts"]["web-02"]["cause"]
     for name in ("web-01", "db-01"):
