@@ -60,7 +60,7 @@ def test_demo_scenario_rolls_back_the_broken_hosts(make_fleet):
         assert "marked resolved" in entry["manual_step"]
     assert report["hosts"]["cache-01"]["cause"].startswith(
         "Reach the host through a fresh connection: The host did not open port %d within " % fleet.sim.ports.port_of(
-            report["hosts"]["cache-01"]["server_id"])), report["hosts"]["cache-01"]["cause"]
+            dict((name, server_id) for name, server_id, _breaks in DEMO_FLEET)["cache-01"])), report["hosts"]["cache-01"]["cause"]
     assert report["hosts"]["web-02"]["cause"].startswith("Check the HTTP endpoints: http")
     assert "Status code was 503" in report["hosts"]["web-02"]["cause"]
     for name in ("web-01", "db-01"):
