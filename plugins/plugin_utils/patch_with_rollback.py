@@ -516,6 +516,7 @@ def build_record(host, wave, hostvars, preflight, snapshots_result, marks, clean
     record["snapshot_reused"] = bool(snapshot_entry) and not snapshot_entry.get("changed", True)
     record["rotation_deleted"] = [s.get("name") for s in snapshot_entry.get("deleted_snapshots") or []]
     times["snapshot"] = marks.get("snapshot")
+    record["quiesced_seconds"] = quiesced_seconds(marks, settings)
     quiesce = _get(host_vars, "patch_with_rollback_quiesce_failure")
     lost_in_quiesce = lost_before_patch(hostvars, host, entry["unreachable_seen"]) if not quiesce else []
     thaw = _get(host_vars, "patch_with_rollback_thaw_failure")
@@ -641,6 +642,18 @@ def _record_rollback(record, host, server_id, host_vars, failed, settings):
                       + restore)
 
 
+def quiesced_seconds(marks, settings):
+    """How long a host's own quiesce held (services stopped, or the user's quiesce tasks) until its thaw ended.
+
+    At most the wave's snapshot phase, which is what is measured: the quiesce
+    starts after the preflight's mark and the thaw ends before the snapshot's.
+    None with the built-in quiesce alone, a sync that holds nothing.
+    """
+    if not settings.get("own_quiesce") or marks.get("snapshot") is None or marks.get("preflight") is None:
+        return None
+    return _round(float(marks["snapshot"]) - float(marks["preflight"]))
+
+
 def durations(start, times, end):
     """Seconds per phase: each lasts from the end of the phase before it that took place."""
     out, last = {}, start
@@ -693,6 +706,9 @@ def build_report(hostvars, all_hosts, records, settings, now=None):
         "dry_run": bool(settings.get("check_mode")),
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         "statuses": counts,
+        # The longest any host stayed quiesced (see quiesced_seconds); None when no host had a quiesce that holds.
+        "longest_quiesce_seconds": max([r["quiesced_seconds"] for r in hosts.values()
+                                        if r.get("quiesced_seconds") is not None] or [None]),
         "hosts": hosts,
     }
     return report
@@ -709,6 +725,8 @@ def summary_lines(report, report_file, write_error=None):
                      "stats) and in each host's patch_with_rollback_records fact." % (report_file, _text(write_error)))
     else:
         headline += " Report: %s" % report_file
+    if report.get("longest_quiesce_seconds") is not None:
+        headline += " Longest quiesce, to the end of the thaw: %.1f s." % report["longest_quiesce_seconds"]
     lines = [headline]
     for host, record in report["hosts"].items():
         total = _get(record.get("durations") or {}, "total")

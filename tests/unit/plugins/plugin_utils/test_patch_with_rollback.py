@@ -309,3 +309,16 @@ def test_the_role_and_the_records_read_a_cut_short_patch_from_one_function():
     host_vars = {"vpsorg_cloud_unreachable": record_, "patch_with_rollback_patch_seen": {"web": 1},
                  "patch_with_rollback_patch_ended_seen": {"web": 2}}
     assert logic.missed_in_patch({"web": host_vars}, "web") == patch_missed(record_, 1, 2)
+
+
+def test_the_longest_quiesce_is_reported_only_for_a_quiesce_that_holds():
+    held = record(PATCHED_VARS, settings={"own_quiesce": True})
+    assert held["quiesced_seconds"] == 10.0             # from the preflight's mark to the end of the thaw
+    assert record(PATCHED_VARS)["quiesced_seconds"] is None   # the built-in sync holds nothing
+    report = logic.build_report({}, ["web", "db"], {"web": held, "db": dict(held, quiesced_seconds=4.0)},
+                                {"check_mode": False}, now=0)
+    assert report["longest_quiesce_seconds"] == 10.0
+    assert "Longest quiesce, to the end of the thaw: 10.0 s." in logic.summary_lines(report, "/r.json")[0]
+    plain = logic.build_report({}, ["web"], {"web": record(PATCHED_VARS)}, {"check_mode": False}, now=0)
+    assert plain["longest_quiesce_seconds"] is None
+    assert "quiesce" not in logic.summary_lines(plain, "/r.json")[0]
