@@ -31,9 +31,9 @@ PLAYBOOK = os.path.join(ROOT, "playbooks", "patch_with_rollback.yml")
 # records (the host's ledger) are left out, as are files this demo does not know.
 PHASES = {
     "preflight": ("preflight", "checking the host, its server and the room for a snapshot"),
-    "quiesce": ("quiesce", "quiescing the host for its snapshot"),
+    "quiesce_services": ("quiesce", "quiescing the host for its snapshot"),
     "thaw": ("thaw", "thawing the host after its snapshot"),
-    "patch_host": ("patch", "patching"),
+    "patch": ("patch", "patching"),
     "patch_tasks": ("patch", "patching"),
     "patch_packages": ("patch", "patching"),
     "verify": ("verify", "verifying through a fresh connection"),
@@ -46,7 +46,7 @@ WAVE_TASKS = {
     "List the snapshots of the wave's servers": "listing the snapshots of the wave's servers (one API task)",
     "Take the wave's snapshots": "taking every snapshot of the wave (one API task, polled together)",
     "Clean up the snapshots of the verified hosts": "deleting the snapshots of the hosts patched and verified",
-    "Write the report on the controller": "writing the report",
+    "Write the run's report and its page on the controller": "writing the report",
 }
 # Tasks that only keep the role's records or print: no phase of a host.
 QUIET_ACTIONS = ("set_fact", "debug", "set_stats", "include_tasks", "meta")

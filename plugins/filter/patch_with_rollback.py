@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
-from ansible_collections.vpsorg.cloud.plugins.plugin_utils import report_html
 
 
 def patch_wave(hostvars, all_hosts, batch, settings):
@@ -61,18 +60,6 @@ def patch_ledger_targets(records, settings):
     return logic.ledger_targets(dict(records), dict(settings))
 
 
-def patch_report(hostvars, all_hosts, settings, records=None):
-    return logic.build_report(logic.ReadOnce(hostvars), list(all_hosts), dict(records or {}), dict(settings))
-
-
-def patch_summary(report, report_file, write_error=None):
-    return logic.summary_lines(report, report_file, write_error)
-
-
-def patch_report_html(report):
-    return report_html.render(dict(report))
-
-
 class FilterModule:
     def filters(self):
         return {
@@ -83,7 +70,4 @@ class FilterModule:
             "patch_missed": patch_missed,
             "patch_records": patch_records,
             "patch_ledger_targets": patch_ledger_targets,
-            "patch_report": patch_report,
-            "patch_summary": patch_summary,
-            "patch_report_html": patch_report_html,
         }

@@ -1,0 +1,76 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: patch_with_rollback_report
+short_description: Write the report of the role patch_with_rollback on the controller
+version_added: 1.1.0
+description:
+  - Used by the role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role) at the end
+    of a run; its README describes the report's fields.
+  - Builds the report from the records every host of O(hosts) holds (C(patch_with_rollback_records)), writes it as JSON
+    to O(path) and as a page to O(page), each whole or not at all, mode C(0644).
+  - A file that cannot be written is named in C(write_error) or C(page_error); the task itself does not fail.
+  - An action plugin only; it runs on the controller. It writes in check mode too: the report is the run's output.
+author:
+  - vpsorg.cloud maintainers (@vpsorg)
+options:
+  hosts:
+    description: Every host of the play, the ones of waves that never started included.
+    type: list
+    elements: str
+    required: true
+  path:
+    description: The report's JSON file on the controller.
+    type: path
+    required: true
+  page:
+    description: The page's file on the controller; by default O(path) with the extension C(.html).
+    type: path
+  check_mode:
+    description: Whether the run was a dry run, as the report says.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Write the run's report and its page
+  vpsorg.cloud.patch_with_rollback_report:
+    hosts: "{{ ansible_play_hosts_all }}"
+    path: /var/tmp/patch-report.json
+    check_mode: "{{ ansible_check_mode }}"
+  run_once: true
+  register: report
+"""
+
+RETURN = r"""
+report:
+  description: The report, as written to O(path).
+  returned: always
+  type: dict
+path:
+  description: The JSON file's absolute path.
+  returned: always
+  type: str
+page:
+  description: The page's absolute path.
+  returned: always
+  type: str
+write_error:
+  description: Why the JSON file could not be written; null when it was.
+  returned: always
+  type: str
+page_error:
+  description: Why the page could not be written; null when it was.
+  returned: always
+  type: str
+summary:
+  description: The run's summary, a line each (a headline, then each host with its message and next step).
+  returned: always
+  type: list
+  elements: str
+"""
