@@ -15,7 +15,7 @@ description:
   - Builds the report from the records every host of O(hosts) holds (C(patch_with_rollback_records)), writes it as JSON
     to O(path) and as a page to O(page), each whole or not at all, mode C(0644).
   - A file that cannot be written is named in C(write_error) or C(page_error); the task itself does not fail.
-  - An action plugin only; it runs on the controller. It writes in check mode too: the report is the run's output.
+  - An action plugin only; it runs on the controller. It writes in check mode too, since the report is the run's output.
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 options:

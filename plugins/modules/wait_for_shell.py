@@ -12,11 +12,11 @@ version_added: 1.1.0
 description:
   - With O(port), first waits until O(host) accepts TCP connections on that port, tried from the controller.
   - Then drops the connection to the host and opens a new one for every try, and runs C(echo) in the host's shell,
-    with O(ignore:become) as the task says.
+    with C(become) as the task says.
   - Tries every O(sleep) seconds until both succeed or O(timeout) seconds have passed; the port and the
     connection share that one deadline.
-  - The same proof as M(ansible.builtin.wait_for_connection) gives that the host answers, without Python on the host:
-    it does not check that modules can run there.
+  - The same proof as M(ansible.builtin.wait_for_connection) gives that the host answers, without Python on the host,
+    so it does not check that modules can run there.
     The role P(vpsorg.cloud.patch_with_rollback#role) uses it to verify every patched host, where a Python start per host
     and try would cost more than the rest of the check.
   - An action plugin only; it runs on the controller and acts through the host's connection.
