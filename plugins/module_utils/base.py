@@ -10,8 +10,6 @@ implements :meth:`VpsorgModule.run`; ``main()`` is ``TheModule.execute()``.
 
 from __future__ import annotations
 
-import calendar
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -29,10 +27,6 @@ DEFAULT_API_URL = "https://admin.vps.org/api/v1"
 # Requests a task may have in flight together (a fleet's creates); a 429 halves it for a while.
 DEFAULT_CONCURRENCY = 8
 
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
 def vpsorg_argument_spec():
     """Connection options every module takes, each with its environment fallback."""
     return dict(
@@ -46,54 +40,6 @@ def vpsorg_argument_spec():
         api_concurrency=dict(type="int", default=DEFAULT_CONCURRENCY,
                              fallback=(env_fallback, ["VPSORG_API_CONCURRENCY"])),
     )
-
-
-def created_epoch(obj):
-    """Seconds since the epoch (UTC) of ``created_at``, or None when it cannot be read.
-
-    Inferred: the API writes ISO 8601 in UTC with a ``Z``; an explicit offset is
-    honoured and a timestamp without zone is taken as UTC.
-    """
-    match = _TIMESTAMP.match(str(obj.get("created_at") or "").strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    try:
-        epoch = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    except (ValueError, OverflowError):
-        return None
-    fraction, zone = match.group(7), match.group(8)
-    if fraction:
-        epoch += float(fraction)
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    return epoch
-
-
-def created_key(obj):
-    """Sort key: creation time, then id (inferred: ids grow with time) for ties.
-
-    The same reading of ``created_at`` as ages (created_epoch), so order and
-    age never disagree; an unreadable time sorts first.
-    """
-    epoch = created_epoch(obj)
-    object_id = obj.get("id")
-    return (float("-inf") if epoch is None else epoch), (object_id if isinstance(object_id, int) else 0)
-
-
-def newest_first(objects):
-    return sorted(objects, key=created_key, reverse=True)
-
-
-def server_id_of(obj):
-    """The id of the server an object belongs to (``server`` is a nested object)."""
-    server = obj.get("server")
-    if isinstance(server, dict):
-        return server.get("id")
-    # Inferred: tolerate an API that flattens it to ``server_id`` or a bare id.
-    return obj.get("server_id", server)
 
 
 class VpsorgModule:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 
 # Passes an account-wide listing gets before a read of several servers turns

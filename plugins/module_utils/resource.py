@@ -23,12 +23,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import (
-    VpsorgModule,
-    created_key,
-    newest_first,
-    server_id_of,
-)
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import VpsorgModule
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_key, newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ALREADY_GONE,
     DELETED_ANSWER_LOST,

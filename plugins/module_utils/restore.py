@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import VpsorgModule, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.base import VpsorgModule
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import BACKUP, SNAPSHOT, Lookup, Servers
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_epoch, created_key
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key
 
 COMPLETED = "completed"
 

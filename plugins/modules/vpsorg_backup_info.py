@@ -98,7 +98,7 @@ api_calls:
   sample: 1
 """
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import newest_first, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import BACKUP
 from ansible_collections.vpsorg.cloud.plugins.module_utils.resource import ResourceInfoModule
 

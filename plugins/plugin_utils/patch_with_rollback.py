@@ -31,7 +31,7 @@ try:
 except ImportError:  # Python 2.7, for the sanity tests' import check
     from collections import Mapping
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import newest_first, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, plan_rotation
 
 SNAPSHOT_LIMIT = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.base import created_epoch, created_key, newest_first
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key, newest_first
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ListView,
     Pace,
