@@ -216,8 +216,8 @@ def scaling(bench, sizes):
     state.configure(durations={"snapshot": 30.0})
     print("\nOne fleet task (vpsorg_snapshot server_ids, rotation keep 2), 30 s snapshots, an account of 1000 servers "
           "holding 2 snapshots each")
-    print("  %-9s %5s %7s %8s %9s %11s %10s %9s" % ("pages", "N", "task s", "requests", "creates s",
-                                                 "last seen s", "lateness s", "end after"))
+    print("  %-9s %5s %7s %8s %9s %11s %10s %9s" % (
+        "pages", "N", "task s", "requests", "creates s", "last seen s", "lateness s", "end after"))
     for page_size in (10, None):
         for count in sizes:
             bench.clear_snapshots()
@@ -319,9 +319,8 @@ def role(bench, count, duration, rounds):
     role_mean, fleet_mean = (totals[side][0] / rounds for side in ("role", "fleet"))
     dead_host(bench, count, role_vars, host_vars, report, role_mean)
     # What no role that patches each host can go below: the trivial patch alone, one task per host.
-    patch_alone, _requests = bench.run(bench.play("patch-alone", [{"name": "Patch the host (a trivial command)",
-                                                                     "ansible.builtin.command": "true",
-                                                                     "changed_when": False}]), count)
+    patch_alone, _requests = bench.run(bench.play("patch-alone", [{
+        "name": "Patch the host (a trivial command)", "ansible.builtin.command": "true", "changed_when": False}]), count)
     print("  wall time: role %.1f s, fleet playbook %.1f s, ratio %.2f" % (role_mean, fleet_mean, role_mean / fleet_mean))
     print("  the trivial patch alone over the %d hosts (one task per host, no API): %.1f s; fleet playbook + that: "
           "%.1f s, ratio %.2f" % (count, patch_alone, fleet_mean + patch_alone, (fleet_mean + patch_alone) / fleet_mean))

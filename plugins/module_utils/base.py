@@ -27,6 +27,7 @@ DEFAULT_API_URL = "https://admin.vps.org/api/v1"
 # Requests a task may have in flight together (a fleet's creates); a 429 halves it for a while.
 DEFAULT_CONCURRENCY = 8
 
+
 def vpsorg_argument_spec():
     """Connection options every module takes, each with its environment fallback."""
     return dict(

@@ -26,10 +26,7 @@ import os
 import re
 import time
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # Python 2.7, for the sanity tests' import check
-    from collections import Mapping
+from collections.abc import Mapping
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, plan_rotation
