@@ -112,7 +112,8 @@ def test_demo_prints_each_host_phase_as_it_happens_and_the_whole_messages(capsys
     for _elapsed, host, phase, _text in (p for p in progress if len(p) == 4):
         phases.setdefault(host, []).append(phase)
     for host, breaks in (("web-01", False), ("web-02", True), ("db-01", False), ("cache-01", True)):
-        core = ["preflight", "quiesce", "patch", "verify"] + (["rollback", "report"] if breaks else [])
+        # The built-in quiesce (a sync) runs within the preflight's one command on the host.
+        core = ["preflight", "patch", "verify"] + (["rollback", "report"] if breaks else [])
         assert [p for p in dict.fromkeys(phases[host]) if p in core + ["cleanup"]] == core, phases
     # Each wave says when it starts and why; the wave's API work is a line of its own.
     assert re.search(r"wave 1 of 2 starts: web-01 alone, as the canary", output), output[:3000]
