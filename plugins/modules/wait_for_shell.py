@@ -17,8 +17,8 @@ description:
     connection share that one deadline.
   - The same proof as M(ansible.builtin.wait_for_connection) gives that the host answers, without Python on the host,
     so it does not check that modules can run there.
-    The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role) uses it to verify every patched host, where a Python start per host
-    and try would cost more than the rest of the check.
+    The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role) uses it to
+    verify every patched host, where a Python start per host and try would cost more than the rest of the check.
   - An action plugin only; it runs on the controller and acts through the host's connection.
   - In check mode the host is not contacted and the task is skipped.
 author:
