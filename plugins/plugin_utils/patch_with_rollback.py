@@ -108,16 +108,28 @@ def _round(seconds):
 
 # ------------------------------------------------------------------ the wave
 
+def records_of(hostvars, hosts):
+    """The records of ``hosts`` so far, by host, reading one host's variables per wave.
+
+    "Record the wave" sets the same fact, the records of the whole wave, on every
+    host of the wave: once one host's copy is read, its wave-mates are known.
+    Reading every host's own copy would template N records N times over.
+    """
+    found = {}
+    for host in hosts:
+        if host in found:
+            continue
+        records = _get(_vars(hostvars, host), "patch_with_rollback_records", {})
+        for name, record in (records.items() if isinstance(records, Mapping) else ()):
+            if record:
+                found.setdefault(name, record)
+    return dict((host, found[host]) for host in hosts if host in found)
+
+
 def earlier_records(hostvars, all_hosts, batch):
     """The records of hosts of earlier waves (batches) of this play, in play order."""
-    found = []
-    for host in all_hosts:
-        if host in batch:
-            continue
-        record = _get(_get(_vars(hostvars, host), "patch_with_rollback_records", {}), host)
-        if record:
-            found.append(record)
-    return found
+    batch = set(batch)
+    return list(records_of(hostvars, [host for host in all_hosts if host not in batch]).values())
 
 
 def run_id_for(given, job_id, earlier, now=None):
@@ -185,7 +197,7 @@ def plan_wave(hostvars, all_hosts, batch, settings, now=None):
         "hosts": hosts,
     }
     # A list beside hosts[...]["starts"]: it spares each host's condition a walk over the wave.
-    wave["starting"] = starting(wave)
+    wave["starting"] = sorted(host for host, entry in hosts.items() if entry["starts"])
     return wave
 
 
@@ -197,10 +209,6 @@ def _server_id(value):
     except (TypeError, ValueError):
         return None
     return number if number > 0 else None
-
-
-def starting(wave):
-    return sorted(host for host, entry in wave["hosts"].items() if entry["starts"])
 
 
 # ------------------------------------------------------------- the preflight
@@ -332,7 +340,7 @@ def judge_preflight(wave, hostvars, listing, server_reads, settings):
     for item in server_reads.get("results") or []:
         reads[_server_id(item.get("item"))] = item
     return dict((host, judge_host(host, wave, hostvars, snapshots, listing_error, reads, settings))
-                for host in starting(wave))
+                for host in wave["starting"])
 
 
 def unreachable_servers(wave, hostvars):
@@ -684,8 +692,10 @@ def build_report(hostvars, all_hosts, records, settings, now=None):
     """The run's report over every host of the play, and the summary lines."""
     now = time.time() if now is None else now
     hosts, run_id = {}, None
+    records = records or {}
+    recorded = records_of(hostvars, [host for host in all_hosts if not records.get(host)])
     for host in all_hosts:
-        record = (records or {}).get(host) or _get(_get(_vars(hostvars, host), "patch_with_rollback_records", {}), host)
+        record = records.get(host) or recorded.get(host)
         if not record:
             message = "Not started: the run stopped before this host's wave."
             record = {"host": host, "run_id": None, "dry_run": bool(settings.get("check_mode")), "status": "not_started",

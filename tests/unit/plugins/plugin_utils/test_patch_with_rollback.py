@@ -17,7 +17,8 @@ SETTINGS = {"prefix": "pre-patch-", "rotate": True, "rotate_keep": 2, "snapshot_
 def wave(hosts, run_id="r1", number=1, stop=None, dry_run=False, seen=0):
     return {"run_id": run_id, "number": number, "started_at": START, "dry_run": dry_run, "stop": stop,
             "hosts": dict((h, {"server_id": s, "server_id_given": s, "starts": stop is None, "unreachable_seen": seen})
-                          for h, s in hosts.items())}
+                          for h, s in hosts.items()),
+            "starting": sorted(hosts) if stop is None else []}
 
 
 def snap(object_id, server_id, name, created="2026-11-01T00:00:00Z", status="completed"):
@@ -281,6 +282,37 @@ def test_the_report_covers_every_host_of_the_play_and_the_summary_names_the_next
     unwritten = logic.summary_lines(report, "/tmp/r.json", "Destination directory /tmp does not exist")
     assert "The report was NOT written to /tmp/r.json (Destination directory /tmp does not exist)" in unwritten[0]
     assert "set_stats" in unwritten[0]
+
+
+class CountedReads(dict):
+    """Host variables that count which hosts were read."""
+
+    def __init__(self, *args, **kwargs):
+        super(CountedReads, self).__init__(*args, **kwargs)
+        self.reads = []
+
+    def __getitem__(self, host):
+        self.reads.append(host)
+        return super(CountedReads, self).__getitem__(host)
+
+
+def test_the_records_of_a_wave_are_read_from_one_host_of_it():
+    """Every host of a wave holds the wave's records: one read per wave, not one per host."""
+    waves = [["a", "b", "c"], ["d", "e"]]
+    hostvars = CountedReads()
+    for number, hosts in enumerate(waves, 1):
+        records = dict((h, {"host": h, "run_id": "r1", "wave": number, "status": "patched"}) for h in hosts)
+        for host in hosts:
+            hostvars[host] = {"patch_with_rollback_records": records}
+    hostvars["f"] = {}  # a host of a wave never started
+    report = logic.build_report(hostvars, ["a", "b", "c", "d", "e", "f"], {}, {"check_mode": False}, now=0)
+    assert hostvars.reads == ["a", "d", "f"]
+    assert [(h, r["wave"] if r["status"] == "patched" else None) for h, r in report["hosts"].items()] == [
+        ("a", 1), ("b", 1), ("c", 1), ("d", 2), ("e", 2), ("f", None)]
+    hostvars.reads = []
+    assert [r["host"] for r in logic.earlier_records(hostvars, ["a", "b", "c", "d", "e", "f"], ["d", "e"])] == [
+        "a", "b", "c"]
+    assert hostvars.reads == ["a", "f"]
 
 
 def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
