@@ -228,8 +228,18 @@ def report_folder_problem(report_file):
             "exists." % (report_file, why))
 
 
+def _probe_lines(probe):
+    return [line.strip() for line in probe.get("stdout_lines") or [] if line.strip()]
+
+
 def _ledger_names(probe):
-    return set(line.strip() for line in probe.get("stdout_lines") or [] if line.strip())
+    # A file name holds no "/": the lines with one are the package managers found (package_managers).
+    return set(line for line in _probe_lines(probe) if "/" not in line)
+
+
+def package_managers(probe):
+    """The files of the package managers the built-in patch can use that the probe found on the host."""
+    return [line for line in _probe_lines(probe) if line.startswith("/")]
 
 
 def _resolve_step(settings, host):
@@ -303,6 +313,10 @@ def judge_host(host, wave, hostvars, snapshots, listing_error, server_reads, set
                             "(patch_with_rollback_rotate) make room." % (
                                 server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(
                                     plan.blockers)), "" if settings.get("rotate") else " (rotation is off)"))
+    if settings.get("builtin_patch") and reachable and not probe.get("failed") and not package_managers(probe):
+        problems.append("The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no "
+                        "/usr/bin/apt-get, dnf, dnf-3, dnf5, microdnf or yum). Set patch_with_rollback_patch_tasks "
+                        "to a tasks file of your own that patches it.")
     if settings.get("report_problem"):
         problems.append(settings["report_problem"])
     if entry["unreachable_seen"] is None and not settings.get("snapshot_only"):

@@ -7,7 +7,7 @@ version 1 is installed, 2 is a good upgrade that asks for a reboot, 3 has a
 postinst that fails. The simulator's server owns the host's disk: a
 snapshot copies it (cp -a), a restore powers the host off, puts the copy
 back and boots it. The playbook is the collection's own, with the built-in
-patch (no patch_with_rollback_patch_tasks), run twice over four such hosts,
+patch (no patch_with_rollback_patch_tasks), run twice over five such hosts,
 one per scenario (FLEET): first as a dry run, then for real, every host in
 one wave.
 
@@ -40,6 +40,7 @@ FLEET = (
     ("deb-broken", 302, ("1", "3"), "3's postinst fails: rolled back to 1"),
     ("deb-lost", 303, ("1", "2"), "upgraded to 2, but it does not come back from the reboot: restored"),
     ("deb-apk", 304, ("1", "2"), "looks like Alpine (apk): refused by the built-in patch, restored"),
+    ("deb-arch", 305, ("1", "2"), "no apt, dnf or yum at all: refused in preflight, never snapshotted"),
 )
 FAST = {"snapshot": 0.3, "backup": 0.3, "restore": 0.5}
 
@@ -150,6 +151,7 @@ class FleetRuns:
         self.server_ids = {name: server_id for name, server_id, _offered, _what in FLEET}
         self.hosts["deb-lost"].comes_back = False
         disguise_as_alpine(self.hosts["deb-apk"])
+        without_apt(self.hosts["deb-arch"])
         servers = {server_id: self.hosts[name] for name, server_id in self.server_ids.items()}
         self.sim = lab.simulator(servers)
         for host in self.hosts.values():
@@ -196,6 +198,16 @@ def disguise_as_alpine(host):
     os.chmod(host.path("/usr/sbin/apk"), 0o755)
 
 
+def without_apt(host):
+    """None of the files the built-in patch's package managers are known by (an Arch look, pacman only)."""
+    os.unlink(host.path("/usr/bin/apt-get"))
+    with open(host.path("/etc/os-release"), "w") as handle:
+        handle.write('NAME="Arch Linux"\nID=arch\nPRETTY_NAME="Arch Linux"\n')
+    with open(host.path("/usr/bin/pacman"), "w") as handle:
+        handle.write("#!/bin/sh\necho 'pacman: not on this host' >&2\nexit 1\n")
+    os.chmod(host.path("/usr/bin/pacman"), 0o755)
+
+
 @pytest.fixture(scope="module")
 def runs(lab):
     made = FleetRuns(lab)
@@ -207,7 +219,10 @@ def runs(lab):
 
 def test_a_dry_run_installs_nothing_and_takes_no_snapshot(runs):
     assert runs.dry is not None, runs.dry_process.stdout[-6000:]
-    assert {name: entry["status"] for name, entry in runs.dry.items()} == dict.fromkeys(runs.hosts, "would_patch")
+    # The dry run already tells which host the built-in patch could not upgrade.
+    assert {name: entry["status"] for name, entry in runs.dry.items()} == dict(
+        dict.fromkeys(runs.hosts, "would_patch"), **{"deb-arch": "not_patched"})
+    assert runs.dry["deb-arch"]["cause"] == runs.report["deb-arch"]["cause"]
     assert all(entry["dry_run"] for entry in runs.dry.values())
     assert runs.dry_process.returncode == 0, runs.dry_process.stdout[-6000:]
     assert [e["method"] for e in runs.dry_requests if e["method"] != "GET"] == []
@@ -277,10 +292,25 @@ def test_a_package_manager_the_built_in_patch_does_not_know_is_refused(runs):
     assert runs.restored().count(entry["snapshot_id"]) == 1
 
 
+def test_a_host_without_apt_dnf_or_yum_is_refused_before_its_snapshot(runs):
+    entry, host = runs.report and runs.report["deb-arch"], runs.hosts["deb-arch"]
+    assert entry is not None, runs.output()
+    assert entry["status"] == "not_patched", runs.output()
+    assert entry["preflight"]["passed"] is False
+    assert entry["cause"] == (
+        "The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no /usr/bin/apt-get, dnf, "
+        "dnf-3, dnf5, microdnf or yum). Set patch_with_rollback_patch_tasks to a tasks file of your own that patches it.")
+    assert entry["snapshot_id"] is None
+    # Never snapshotted: the fleet's POSTs are the other four hosts' (test_the_run_over_the_fleet).
+    assert runs.sim.state.list_snapshots(runs.server_ids["deb-arch"]) == []
+    assert host.package_version() == ("1", "ii") and host.boots == 1 and host.endings == []
+
+
 def test_the_run_over_the_fleet(runs):
     assert runs.report is not None, runs.output()
     assert {name: entry["status"] for name, entry in runs.report.items()} == {
-        "deb-good": "patched", "deb-broken": "rolled_back", "deb-lost": "rolled_back", "deb-apk": "rolled_back"}
+        "deb-good": "patched", "deb-broken": "rolled_back", "deb-lost": "rolled_back", "deb-apk": "rolled_back",
+        "deb-arch": "not_patched"}
     assert runs.process.returncode == 2  # the hosts that were not patched end failed
     assert [e["method"] for e in runs.requests].count("POST") == 4 + 3  # a snapshot each, three restores
     assert sorted(runs.restored()) == sorted(runs.report[name]["snapshot_id"]
