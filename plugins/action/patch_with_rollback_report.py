@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_text
@@ -22,6 +23,11 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import report_html
+
+
+def page_beside(path):
+    """The page's file beside the JSON report: a final ``.json`` becomes ``.html``, any other name gets ``.html``."""
+    return re.sub(r"(\.json)?$", ".html", path, count=1)
 
 
 def write_file(path, text):
@@ -58,7 +64,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="path is required: the report's JSON file on the controller.")
             return result
         path = os.path.realpath(os.path.expanduser(args["path"]))
-        page = os.path.realpath(os.path.expanduser(args.get("page") or (os.path.splitext(path)[0] + ".html")))
+        page = os.path.realpath(os.path.expanduser(args["page"])) if args.get("page") else page_beside(path)
         report = logic.build_report(logic.ReadOnce(task_vars.get("hostvars") or {}), list(args.get("hosts") or []), {},
                                     {"check_mode": bool(args.get("check_mode"))})
         # The report is the run's output, not a change to a host: a dry run writes it too.

@@ -29,7 +29,8 @@ options:
     type: path
     required: true
   page:
-    description: The page's file on the controller; by default O(path) with the extension C(.html).
+    description: The page's file on the controller; by default beside O(path), its final C(.json) replaced by C(.html)
+      (any other name gets C(.html) added).
     type: path
   check_mode:
     description: Whether the run was a dry run, as the report says.

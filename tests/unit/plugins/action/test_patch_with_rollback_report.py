@@ -2,7 +2,7 @@
 
 import os
 
-from ansible_collections.vpsorg.cloud.plugins.action.patch_with_rollback_report import write_file
+from ansible_collections.vpsorg.cloud.plugins.action.patch_with_rollback_report import page_beside, write_file
 
 
 def test_a_report_is_written_whole_readable_by_all(tmp_path):
@@ -24,3 +24,10 @@ def test_a_path_that_is_a_folder_keeps_the_folder_and_leaves_no_temporary_file(t
     error = write_file(str(tmp_path / "report.json"), "{}")
     assert error and "directory" in error.lower()
     assert sorted(os.listdir(str(tmp_path))) == ["report.json"]
+
+
+def test_the_page_goes_beside_the_report():
+    assert page_beside("/r/patch_with_rollback-report.json") == "/r/patch_with_rollback-report.html"
+    assert page_beside("/r/report") == "/r/report.html"
+    assert page_beside("/r/report.txt") == "/r/report.txt.html"
+    assert page_beside("/r/a.json/report.json") == "/r/a.json/report.html"
