@@ -233,13 +233,14 @@ def _probe_lines(probe):
 
 
 def _ledger_names(probe):
-    # A file name holds no "/": the lines with one are the package managers found (package_managers).
+    # A file name holds no "/"; the probe's paths (package_managers) all begin with one.
     return set(line for line in _probe_lines(probe) if "/" not in line)
 
 
-def package_managers(probe):
-    """The files of the package managers the built-in patch can use that the probe found on the host."""
-    return [line for line in _probe_lines(probe) if line.startswith("/")]
+def package_managers(probe, files):
+    """Which of ``files``, the package managers the built-in patch can use, the probe found on the host."""
+    found = set(_probe_lines(probe))
+    return [path for path in files if path in found]
 
 
 def _resolve_step(settings, host):
@@ -313,10 +314,11 @@ def judge_host(host, wave, hostvars, snapshots, listing_error, server_reads, set
                             "(patch_with_rollback_rotate) make room." % (
                                 server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(
                                     plan.blockers)), "" if settings.get("rotate") else " (rotation is off)"))
-    if settings.get("builtin_patch") and reachable and not probe.get("failed") and not package_managers(probe):
-        problems.append("The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no "
-                        "/usr/bin/apt-get, dnf, dnf-3, dnf5, microdnf or yum). Set patch_with_rollback_patch_tasks "
-                        "to a tasks file of your own that patches it.")
+    files = settings.get("package_manager_files") or []
+    if files and reachable and not probe.get("failed") and not package_managers(probe, files):
+        problems.append("The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no %s or %s). "
+                        "Set patch_with_rollback_patch_tasks to a tasks file of your own that patches it." % (
+                            ", ".join(files[:-1]), files[-1]))
     if settings.get("report_problem"):
         problems.append(settings["report_problem"])
     if entry["unreachable_seen"] is None and not settings.get("snapshot_only"):

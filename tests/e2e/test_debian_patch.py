@@ -298,8 +298,9 @@ def test_a_host_without_apt_dnf_or_yum_is_refused_before_its_snapshot(runs):
     assert entry["status"] == "not_patched", runs.output()
     assert entry["preflight"]["passed"] is False
     assert entry["cause"] == (
-        "The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no /usr/bin/apt-get, dnf, "
-        "dnf-3, dnf5, microdnf or yum). Set patch_with_rollback_patch_tasks to a tasks file of your own that patches it.")
+        "The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no /usr/bin/apt-get, "
+        "/usr/bin/dnf, /usr/bin/dnf-3, /usr/bin/dnf5, /usr/bin/microdnf or /usr/bin/yum). Set "
+        "patch_with_rollback_patch_tasks to a tasks file of your own that patches it.")
     assert entry["snapshot_id"] is None
     # Never snapshotted: the fleet's POSTs are the other four hosts' (test_the_run_over_the_fleet).
     assert runs.sim.state.list_snapshots(runs.server_ids["deb-arch"]) == []

@@ -76,20 +76,23 @@ def judge(hostvars, snapshots=(), settings=None, listing_error=None, reads=None,
 
 
 def test_the_built_in_patch_refuses_a_host_without_apt_dnf_or_yum_before_its_snapshot():
-    builtin = {"builtin_patch": True}
+    files = ["/usr/bin/apt-get", "/usr/bin/dnf", "/usr/bin/yum"]
+    builtin = {"package_manager_files": files}  # the role's list when the built-in patch runs
     # The probe's lines: the record's file names, then the package managers' files it found.
     with_apt = dict(PROBE_OK, stdout_lines=["pre-patch-old", "/usr/bin/apt-get"])
     verdict = judge({"web": {"patch_with_rollback_probe": with_apt}}, settings=builtin)
     assert verdict["passed"], verdict["problems"]
-    assert logic.package_managers(with_apt) == ["/usr/bin/apt-get"]
+    assert logic.package_managers(with_apt, files) == ["/usr/bin/apt-get"]
     assert logic._ledger_names(with_apt) == {"pre-patch-old"}
+    # A path that is none of the files is no package manager.
+    assert logic.package_managers(dict(PROBE_OK, stdout_lines=["/usr/bin/pacman"]), files) == []
     verdict = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, settings=builtin)
     assert not verdict["passed"] and verdict["verdict"] == "not_patched"
     assert verdict["problems"] == [
-        "The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no /usr/bin/apt-get, dnf, "
-        "dnf-3, dnf5, microdnf or yum). Set patch_with_rollback_patch_tasks to a tasks file of your own that patches it."]
-    # A patch of the user's own, or a snapshot only: the package managers are not looked at.
-    assert judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, settings={"builtin_patch": False})["passed"]
+        "The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no /usr/bin/apt-get, "
+        "/usr/bin/dnf or /usr/bin/yum). Set patch_with_rollback_patch_tasks to a tasks file of your own that patches it."]
+    # A patch of the user's own, or a snapshot only: no files to look for.
+    assert judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, settings={"package_manager_files": []})["passed"]
     # An unreachable host is refused for that alone: its package managers are unknown, not missing.
     down = judge({"web": {"patch_with_rollback_probe": PROBE_DOWN}}, settings=builtin)
     assert [p for p in down["problems"] if "built-in patch" in p] == []
