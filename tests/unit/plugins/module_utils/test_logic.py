@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key, newest_first
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key, newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ListView,
     Pace,
@@ -73,6 +73,14 @@ def test_ordering_reads_offsets_as_ages_do():
     # 01:00 at +02:00 is 23:00 UTC the day before: older, though it sorts later as text.
     objects = [{"id": 1, "created_at": "2026-01-01T00:00:00Z"}, {"id": 2, "created_at": "2026-01-01T01:00:00+02:00"}]
     assert ids(newest_first(objects)) == [1, 2]
+
+
+def test_the_server_of_an_object_is_read_nested_or_flattened():
+    """Documented: a nested server object. Inferred, and tolerated: a flat server_id, or a bare id."""
+    assert server_id_of({"id": 5, "server": {"id": 101, "name": "web"}}) == 101
+    assert server_id_of({"id": 5, "server_id": 102}) == 102
+    assert server_id_of({"id": 5, "server": 103}) == 103
+    assert server_id_of({"id": 5}) is None
 
 
 def test_retry_delays():
