@@ -37,7 +37,13 @@ class Fleet:
         self.hosts = hosts
         self.sim = SimServer(token="demo-%s" % secrets.token_hex(8), storage_dir=os.path.join(root, "sim-storage"))
         self.sim.state.configure(durations=durations or {"snapshot": 1.0, "backup": 1.0, "restore": 1.5})
+        # Hosts that name the same server id are two names for one server, with one disk: the first host's.
+        self.disk_owner = {}
         for name, server_id, _breaks in hosts:
+            first = next(other for other, other_id, _b in hosts if other_id == server_id)
+            self.disk_owner[name] = first
+            if first != name:
+                continue
             disk = self.disk(name)
             os.makedirs(disk, exist_ok=True)
             write(os.path.join(disk, "app.conf"), "version=1\n")
@@ -47,7 +53,7 @@ class Fleet:
         self.sim.ports.sync()
 
     def disk(self, name):
-        return os.path.join(self.root, "disks", name)
+        return os.path.join(self.root, "disks", self.disk_owner.get(name, name))
 
     def stop(self):
         self.sim.stop()

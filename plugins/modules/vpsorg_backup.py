@@ -35,6 +35,8 @@ options:
         per poll for all of them together, instead of a task per server with its own reads and polls.
       - The result then holds RV(results), one entry per server; the task fails when any server failed, and the
         other servers are still done.
+      - An id given more than once is one server, acted on once, with one entry in RV(results), where it first
+        appears (inventory hosts that share a server give its id once each).
     type: list
     elements: int
   description:

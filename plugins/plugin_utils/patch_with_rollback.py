@@ -189,6 +189,7 @@ def plan_wave(hostvars, all_hosts, batch, settings, now=None):
             "unreachable_seen": None if unreachable is None else len(unreachable),
         }
     wave = {
+        "shared_servers": shared_servers(hostvars, all_hosts, settings.get("server_id_var", "vpsorg_server_id")),
         "run_id": run_id_for(settings.get("run_id"), settings.get("job_id"), earlier, now),
         "number": max([r["wave"] for r in earlier if r.get("wave") is not None] or [0]) + 1,
         "started_at": now,
@@ -199,6 +200,34 @@ def plan_wave(hostvars, all_hosts, batch, settings, now=None):
     # A list beside hosts[...]["starts"]: it spares each host's condition a walk over the wave.
     wave["starting"] = sorted(host for host, entry in hosts.items() if entry["starts"])
     return wave
+
+
+def shared_servers(hostvars, all_hosts, server_id_var):
+    """The servers that more than one host of the play names, each with its hosts in play order.
+
+    A snapshot and a restore act on the whole server: one host's clean-up would
+    delete the snapshot another host's rollback needs, and one host's rollback
+    would undo another's verified patch. Every host of the play counts, not only
+    the wave's, so that hosts that serial puts in different waves are seen too.
+    """
+    by_server = {}
+    for host in all_hosts:
+        server_id = _server_id(_get(_vars(hostvars, host), server_id_var))
+        if server_id is not None:
+            by_server.setdefault(str(server_id), []).append(host)
+    # Keyed by the id as text: the wave is a fact, and a fact's keys are text once it is written out as JSON.
+    return dict((server_id, hosts) for server_id, hosts in by_server.items() if len(hosts) > 1)
+
+
+def shared_server_problem(host, server_id, sharing, server_id_var):
+    """Why a host that shares its server with other hosts of the play is refused (None: it does not share)."""
+    if not sharing or host not in sharing:
+        return None
+    return ("Refused: hosts %s all name server %s (%s), and the role snapshots and restores whole servers: one host's "
+            "clean-up would delete the snapshot another's rollback needs, or one host's rollback would undo another's "
+            "patch. None of them is patched, and nothing was done. List each server once in the play (one inventory "
+            "host per server, for example with --limit), and patch everything that runs on it from that host." % (
+                ", ".join(sharing), server_id, server_id_var))
 
 
 def _server_id(value):
@@ -273,6 +302,10 @@ def judge_host(host, wave, hostvars, snapshots, listing_error, server_reads, set
     if server_id is None:
         problems.append("The host variable %s must hold the id of the host's VPS.org server (a positive integer), "
                         "not %r." % (settings.get("server_id_var", "vpsorg_server_id"), entry["server_id_given"]))
+    sharing = (wave.get("shared_servers") or {}).get(str(server_id))
+    shared = shared_server_problem(host, server_id, sharing, settings.get("server_id_var", "vpsorg_server_id"))
+    if shared:
+        problems.append(shared)
     reachable = bool(probe) and not probe.get("unreachable")
     server_status = None
     if not reachable:
@@ -330,6 +363,7 @@ def judge_host(host, wave, hostvars, snapshots, listing_error, server_reads, set
     judgement = {
         "passed": not problems,
         "problems": problems,
+        "shares_server_with": [other for other in sharing or [] if other != host],
         "server_status": server_status,
         "reachable": reachable,
         "snapshots": len(mine),
@@ -502,7 +536,7 @@ def build_record(host, wave, hostvars, preflight, snapshots_result, marks, clean
     name = settings["prefix"] + wave["run_id"]
     record = {
         "host": host, "run_id": wave["run_id"], "dry_run": wave["dry_run"], "wave": wave["number"],
-        "status": "not_patched", "snapshot_id": None, "snapshot_name": name, "snapshot_kept": False,
+        "server_id": entry["server_id"], "status": "not_patched", "snapshot_id": None, "snapshot_name": name, "snapshot_kept": False,
         "snapshot_reused": False, "rotation_deleted": [], "cause": None, "manual_step": None, "message": "",
         "started_at": round(wave["started_at"], 3),
     }

@@ -46,6 +46,17 @@ def test_a_fleet_costs_one_read_per_phase(sim, playbook):
     assert [e["method"] for e in sim.control.requests()] == ["GET"]
 
 
+def test_a_server_named_twice_is_one_server(sim, playbook):
+    # As an inventory with two hosts on one server gives it: 201 twice.
+    task = fleet_task().replace(str(FLEET), str([201, 202, 201]))
+    process = run_tasks(playbook, sim, task)
+    assert process.returncode == 0, process.stdout[-3000:]
+    result = task_result(process)
+    assert [r["server_id"] for r in result["results"]] == [201, 202]
+    assert [e["method"] for e in sim.control.requests()] == ["GET", "POST", "POST", "GET"]
+    assert [s["server"]["id"] for s in sim.server.state.list_snapshots()] in ([201, 202], [202, 201])
+
+
 def test_a_fleet_waits_with_one_listing_per_poll(sim, playbook):
     sim.control.hold("snapshot")
     finished = in_background(lambda: run_tasks(playbook, sim, fleet_task()))

@@ -188,3 +188,50 @@ def test_a_dry_run_changes_nothing_and_says_what_would_happen(make_fleet, tmp_pa
     assert {name: read(os.path.join(fleet.disk(name), "app.conf")) for name in before} == before
     assert not os.path.exists(os.path.join(fleet.disk("left"), "var"))
     assert "(dry run)" in process.stdout
+
+
+SHARED = "Refused: hosts web, db all name server 101 (vpsorg_server_id)"
+
+
+def test_two_hosts_on_one_server_are_refused_before_any_snapshot(make_fleet):
+    # web and db are two names for server 101 (one disk); db's patch would fail. app has a server of its own.
+    fleet = make_fleet([("web", 101, None), ("db", 101, "health"), ("app", 102, None)])
+    settings = {"patch_with_rollback_first_wave": "100%", "patch_with_rollback_max_fail_percentage": 100}
+
+    # The dry run says so first, and changes nothing.
+    process, report = fleet.run(settings, args=["--check"])
+    assert statuses(report) == {"web": "not_patched", "db": "not_patched", "app": "would_patch"}, process.stdout[-4000:]
+    assert report["hosts"]["web"]["message"].startswith("Dry run: would not patch. " + SHARED)
+    assert mutating(fleet) == []
+
+    fleet.sim.log.clear()
+    process, report = fleet.run(settings)
+    assert process.returncode == 2
+    assert statuses(report) == {"web": "not_patched", "db": "not_patched", "app": "patched"}, process.stdout[-4000:]
+    for host, other in (("web", "db"), ("db", "web")):
+        entry = report["hosts"][host]
+        assert entry["cause"].startswith(SHARED) and entry["snapshot_id"] is None and entry["server_id"] == 101
+        assert entry["preflight"]["shares_server_with"] == [other]
+        assert entry["durations"]["snapshot"] is None and entry["durations"]["patch"] is None
+    # One snapshot was taken, app's, and cleaned up; server 101 was never snapshotted nor restored.
+    app = report["hosts"]["app"]
+    assert app["server_id"] == 102 and app["preflight"]["shares_server_with"] == []
+    assert mutating(fleet) == ["POST /api/v1/snapshots/", "DELETE /api/v1/snapshots/%d/" % app["snapshot_id"]]
+    assert fleet.sim.state.list_snapshots(101) == []
+    assert read(os.path.join(fleet.disk("web"), "app.conf")) == "version=1\n"
+    assert read(os.path.join(fleet.disk("app"), "app.conf")) == "version=2\n"
+
+
+def test_two_hosts_on_one_server_in_waves_of_one_are_refused_in_each_wave(make_fleet):
+    fleet = make_fleet([("web", 101, None), ("db", 101, "health"), ("app", 102, None)])
+    process, report = fleet.run({"patch_with_rollback_first_wave": 1, "patch_with_rollback_wave_size": 1,
+                                 "patch_with_rollback_max_fail_percentage": 100})
+    assert statuses(report) == {"web": "not_patched", "db": "not_patched", "app": "patched"}, process.stdout[-4000:]
+    assert [report["hosts"][name]["wave"] for name in ("web", "db", "app")] == [1, 2, 3]
+    # db's wave knows web from the wave before it: no wave patches the server.
+    for host in ("web", "db"):
+        assert report["hosts"][host]["cause"].startswith(SHARED)
+    app = report["hosts"]["app"]
+    assert mutating(fleet) == ["POST /api/v1/snapshots/", "DELETE /api/v1/snapshots/%d/" % app["snapshot_id"]]
+    assert fleet.sim.state.list_snapshots(101) == []
+    assert read(os.path.join(fleet.disk("db"), "app.conf")) == "version=1\n"

@@ -163,6 +163,33 @@ def test_a_server_id_that_is_not_a_positive_integer_is_refused():
                                         "server (a positive integer), not 'web-01'.")
 
 
+def test_hosts_that_share_a_server_are_found_across_the_whole_play():
+    hostvars = {"web": {"vpsorg_server_id": 501}, "db": {"vpsorg_server_id": "501"}, "app": {"vpsorg_server_id": 502},
+                "cache": {"vpsorg_server_id": 501}, "bad": {"vpsorg_server_id": "x"}, "bad2": {"vpsorg_server_id": "x"}}
+    order = ["web", "app", "db", "bad", "bad2", "cache"]
+    assert logic.shared_servers(hostvars, order, "vpsorg_server_id") == {"501": ["web", "db", "cache"]}
+    # A wave of one host still knows the hosts that serial put in the other waves.
+    planned = logic.plan_wave(hostvars, order, ["db"], {"max_fail_percentage": 0}, now=START)
+    assert planned["shared_servers"] == {"501": ["web", "db", "cache"]}
+    assert logic.plan_wave(hostvars, ["web", "app"], ["web", "app"], {"max_fail_percentage": 0},
+                           now=START)["shared_servers"] == {}
+
+
+def test_a_host_that_shares_its_server_is_refused_and_names_every_host_and_the_server():
+    the_wave = wave({"web": 501})
+    the_wave["shared_servers"] = {"501": ["web", "db"]}
+    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, the_wave=the_wave)
+    assert judgement["passed"] is False and judgement["shares_server_with"] == ["db"]
+    assert judgement["problems"] == [
+        "Refused: hosts web, db all name server 501 (vpsorg_server_id), and the role snapshots and restores whole "
+        "servers: one host's clean-up would delete the snapshot another's rollback needs, or one host's rollback "
+        "would undo another's patch. None of them is patched, and nothing was done. List each server once in the "
+        "play (one inventory host per server, for example with --limit), and patch everything that runs on it from "
+        "that host."]
+    alone = judge({"web": {"patch_with_rollback_probe": PROBE_OK}})
+    assert alone["passed"] is True and alone["shares_server_with"] == []
+
+
 def test_the_report_folder_is_looked_at_on_the_controller(tmp_path):
     assert logic.report_folder_problem(str(tmp_path / "r.json")) is None
     missing = str(tmp_path / "no" / "r.json")
