@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: merge_reports
 short_description: Merge the reports of several patch_with_rollback jobs into one fleet summary
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Takes the JSON reports that the role C(vpsorg.cloud.patch_with_rollback) wrote in several jobs over
     parts of one fleet (the slices of a sliced AWX job, a canary job and the job over the rest) and gives

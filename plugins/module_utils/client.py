@@ -32,7 +32,7 @@ except ImportError:
 
 from urllib.parse import urljoin, urlsplit
 
-COLLECTION_VERSION = "1.1.0"
+COLLECTION_VERSION = "2.0.0"
 USER_AGENT = "ansible-vpsorg.cloud/%s" % COLLECTION_VERSION
 
 # 429 means the API refused the request without acting on it (RFC 6585), so

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: patch_with_rollback_report
 short_description: Write the report of the role patch_with_rollback on the controller
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Used by the role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role) at the end
     of a run; its README describes the report's fields.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: wait_for_shell
 short_description: Wait until a host runs a shell command through a fresh connection
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - With O(port), first waits until O(host) accepts TCP connections on that port, tried from the controller.
   - Then drops the connection to the host and opens a new one for every try, and runs C(echo) in the host's shell,

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: free
 short_description: Ansible's free strategy, plus a record of tasks that could not reach their host
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Runs a play exactly as the built-in P(ansible.builtin.free#strategy) strategy does.
   - Also records, for each host, every task whose result was unreachable, also one with

@@ -13,6 +13,8 @@ import json
 import os
 import sys
 
+import runner_results
+
 BIN = os.path.dirname(sys.executable)
 
 
@@ -46,7 +48,15 @@ class Job:
             return json.load(handle)
 
     def events(self):
-        return list(self.runner.events)
+        """The job's events, once it has ended (see runner_results)."""
+        return runner_results.events(self.wait())
+
+    def stats(self):
+        """The job's set_stats data, once it has ended."""
+        return runner_results.stats_data(self.wait())
+
+    def host_events(self, kinds=None, task=None):
+        return runner_results.host_events(self.wait(), kinds, task)
 
 
 class Awx:

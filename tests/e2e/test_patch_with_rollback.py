@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import runner_results
 from conftest import ROOT, collections_path
 
 sys.path.insert(0, os.path.join(ROOT, "demo"))
@@ -200,7 +201,7 @@ def test_awx_style_run_through_ansible_runner_leaks_no_token(make_fleet, tmp_pat
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])  # this venv's ansible-playbook
     result = ansible_runner.run(private_data_dir=str(private), playbook=os.path.join(ROOT, "playbooks", "patch_with_rollback.yml"),
                                 inventory=inventory, extravars=extra, quiet=True)
-    events = list(result.events)
+    events = runner_results.events(result)
     assert result.status == "failed"  # web-02 was rolled back, so the job fails
     assert events, "no job events"
     dumped = json.dumps(events)
@@ -211,5 +212,5 @@ def test_awx_style_run_through_ansible_runner_leaks_no_token(make_fleet, tmp_pat
     assert not os.path.exists(os.path.join(ROOT, "playbooks", "patch_with_rollback-report.json"))
     assert report["run_id"] == "4711"
     assert statuses(report) == {"web-01": "patched", "web-02": "rolled_back"}
-    stats = [e for e in events if e.get("event") == "playbook_on_stats"][0]["event_data"]["artifact_data"]
+    stats = runner_results.stats_data(result)
     assert stats["patch_with_rollback"]["web-02"]["status"] == "rolled_back"

@@ -157,7 +157,7 @@ class Workflow:
 
 def stats_of(job):
     """The job's set_stats data: what AWX keeps as the job's artifacts."""
-    return [e for e in job.events() if e["event"] == "playbook_on_stats"][0]["event_data"]["artifact_data"]
+    return job.stats()
 
 
 def statuses_of(report):
@@ -200,7 +200,7 @@ def test_canary_then_24_hosts_in_4_slices_at_once_under_429s(tmp_path):
             # A slice fails when one of its hosts did not end patched, as the whole job would.
             assert job.runner.status == ("failed" if set(mine) & (set(BREAKS) | {UNRESOLVED}) else "successful")
             # Every event of the slice is about a host of the slice, and its artifacts hold its hosts' results.
-            assert {e["event_data"]["host"] for e in job.events() if e["event_data"].get("host")} <= set(mine)
+            assert {e["event_data"]["host"] for e in job.host_events()} <= set(mine)
             assert sorted(stats_of(job)["patch_with_rollback"]) == mine
         # AWX hands a later workflow node the slices' artifacts merged key by key (dict.update): one
         # slice's patch_with_rollback replaces the others'. Hence the merge job, which reads the reports.
@@ -210,9 +210,8 @@ def test_canary_then_24_hosts_in_4_slices_at_once_under_429s(tmp_path):
         assert sorted(combined["patch_with_rollback"]) == slices[-1].hosts
 
         # No host patched twice: the patch ran once on every host that got to it, in one job.
-        patched = Counter(e["event_data"]["host"] for job in [canary] + slices for e in job.events()
-                          if e["event"] in ("runner_on_ok", "runner_on_failed")
-                          and e["event_data"].get("task") == "Upgrade the application")
+        patched = Counter(e["event_data"]["host"] for job in [canary] + slices
+                          for e in job.host_events(("runner_on_ok", "runner_on_failed"), "Upgrade the application"))
         assert patched == Counter(name for name in NAMES if name != UNRESOLVED)
         for name in NAMES:
             assert read(os.path.join(fleet.disk(name), "app.conf")) == (
@@ -250,8 +249,8 @@ def test_canary_then_24_hosts_in_4_slices_at_once_under_429s(tmp_path):
         throttled = [e for e in log if e["status"] == 429]
         # One request in five meets a 429 (the role makes few requests; expect about 20 or more).
         assert len(throttled) >= 5, "the fault hardly fired: %d" % len(throttled)
-        failures = json.dumps([e["event_data"].get("res", {}) for job in [canary] + slices for e in job.events()
-                               if e["event"] == "runner_on_failed"])
+        failures = json.dumps([e["event_data"].get("res", {}) for job in [canary] + slices
+                               for e in job.host_events(("runner_on_failed",))])
         # 429 as a number of its own ("HTTP 429", "status": 429); not the digits inside a time or an id, which a
         # failed result carries (a stamp like 1764651429.3 matched by chance under load).
         assert not re.search(r"(?<![\d.])429(?!\.?\d)", failures), failures
