@@ -74,5 +74,5 @@ class ActionModule(ActionBase):
         if not page_error:
             summary.append("Page: %s" % page)
         result.update(changed=False, report=report, path=path, page=page, write_error=write_error,
-                      page_error=page_error, summary=summary)
+                      page_error=page_error, summary=summary, failed_hosts=logic.failed_hosts(report))
         return result

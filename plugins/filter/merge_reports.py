@@ -90,8 +90,7 @@ import datetime
 
 from ansible.errors import AnsibleFilterError
 
-# Statuses that need nobody's attention (see the role's README).
-SETTLED = ("patched", "snapshot_only", "would_patch")
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import settled
 
 
 def merge_reports(reports, sources=None):
@@ -118,7 +117,7 @@ def merge_reports(reports, sources=None):
         "hosts": dict(sorted(hosts.items())),
         "total_hosts": len(hosts),
         "statuses": dict(sorted(statuses.items(), key=lambda item: str(item[0]))),
-        "needs_attention": sorted(name for name, entry in hosts.items() if entry.get("status") not in SETTLED),
+        "needs_attention": sorted(name for name, entry in hosts.items() if not settled(entry.get("status"))),
         "duplicates": dict(sorted((name, where) for name, where in seen_in.items() if len(where) > 1)),
         "run_ids": sorted(set(str(s["run_id"]) for s in summaries if s["run_id"] is not None)),
         "dry_run": dry_runs.pop() if dry_runs else False,

@@ -74,4 +74,12 @@ summary:
   returned: always
   type: list
   elements: str
+failed_hosts:
+  description:
+    - The hosts whose status ends them failed (every status but C(patched), C(snapshot_only) and C(would_patch)); the
+      role ends these failed. Empty in a dry run, which ends no host failed.
+  returned: always
+  type: list
+  elements: str
+  version_added: 2.1.0
 """

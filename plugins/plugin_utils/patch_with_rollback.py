@@ -30,13 +30,10 @@ from collections.abc import Mapping
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, plan_rotation
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import PHASES, STATUSES, ends_failed, settled
 
 SNAPSHOT_LIMIT = 5
-DONE = ("patched", "snapshot_only")
-# Statuses after which a host is not failed: done, or a dry run's verdict.
-NOT_FAILED = DONE + ("would_patch",)
 UNREACHABLE_FACT = "vpsorg_cloud_unreachable"
-PHASES = ("preflight", "snapshot", "patch", "verify", "rollback", "cleanup")
 
 
 class ReadOnce(Mapping):
@@ -150,7 +147,7 @@ def gate(earlier, max_fail_percentage, check_mode):
         return "Not started: the run stopped before this host's wave."
     last = max(r["wave"] for r in waves)
     in_last = [r for r in waves if r["wave"] == last]
-    bad = [r for r in in_last if r.get("status") not in DONE]
+    bad = [r for r in in_last if not settled(r.get("status"))]
     if len(bad) * 100.0 / len(in_last) > float(max_fail_percentage):
         return ("Not started: in wave %s, %d of %d hosts did not end patched (%s), more than the %s%% allowed "
                 "(patch_with_rollback_max_fail_percentage); later waves were not started." % (
@@ -733,7 +730,7 @@ def ledger_targets(records, settings):
     """Hosts whose snapshot stays although they need no rollback: their record of finished runs names it."""
     return [{"host": host, "name": record["snapshot_name"], "status": record["status"]}
             for host, record in sorted(records.items())
-            if record["status"] in DONE and record.get("snapshot_kept") and record.get("snapshot_id")]
+            if settled(record["status"]) and record.get("snapshot_kept") and record.get("snapshot_id")]
 
 
 # -------------------------------------------------------------- the report
@@ -771,6 +768,13 @@ def build_report(hostvars, all_hosts, records, settings, now=None):
     return report
 
 
+def failed_hosts(report):
+    """The hosts the run ends failed: those whose status says so. A dry run ends no host failed."""
+    if report["dry_run"]:
+        return []
+    return [host for host, record in report["hosts"].items() if ends_failed(record["status"])]
+
+
 def summary_lines(report, report_file, write_error=None):
     """The summary printed at the end of a run: a headline, then one line per host and its next step."""
     headline = "patch_with_rollback run %s%s: %s." % (
@@ -792,7 +796,7 @@ def summary_lines(report, report_file, write_error=None):
             "%.1f s" % total if total is not None else "-",
             ", snapshot %s (id %s) kept" % (record.get("snapshot_name"), record.get("snapshot_id"))
             if record.get("snapshot_kept") else ""))
-        if record["status"] not in NOT_FAILED:
+        if ends_failed(record["status"]):
             lines.append("    " + (record.get("message") or ""))
         if record.get("manual_step"):
             lines.append("    Next: " + record["manual_step"])

@@ -22,7 +22,9 @@ from __future__ import annotations
 import math
 from html import escape
 
-PHASES = ("preflight", "snapshot", "patch", "verify", "rollback", "cleanup")
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import PHASES
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import STATUSES as STATUS_TABLE
+
 PHASE_COLOURS = {
     "preflight": "#8da0cb",
     "snapshot": "#66a5ad",
@@ -34,18 +36,8 @@ PHASE_COLOURS = {
 # Time the host's total has beyond its phases (waiting for its wave's end, the report).
 OTHER_COLOUR = "#e6e6e6"
 
-# Status: (colour, what it means). Words from the role's README.
-STATUSES = {
-    "patched": ("#2e7d32", "patched and verified"),
-    "snapshot_only": ("#00796b", "snapshot taken, as asked"),
-    "would_patch": ("#1565c0", "dry run: preflight passed"),
-    "rolled_back": ("#ef6c00", "the patch or the verification failed; the snapshot was restored and the host verified"),
-    "not_patched": ("#8d6e63", "preflight, quiesce, snapshot or thaw failed; nothing was patched"),
-    "not_started": ("#757575", "its wave was not started because an earlier wave failed"),
-    "unresolved": ("#6a1b9a", "refused: an earlier run left a rollback nobody has marked resolved"),
-    "rollback_failed": ("#c62828", "the restore failed, or the API refused it; the snapshot is kept"),
-    "restored_unhealthy": ("#b71c1c", "the restore completed, but the host did not pass the checks afterwards"),
-}
+# Status: (colour, what it means), from the one table of statuses.
+STATUSES = {name: (status.colour, status.applies) for name, status in STATUS_TABLE.items()}
 UNKNOWN_STATUS_COLOUR = "#455a64"
 
 # Timeline geometry, in SVG user units (the picture scales to the page's width).
