@@ -150,8 +150,9 @@ def test_a_barrier_serves_its_party_in_the_order_it_arrived_and_may_lose_an_answ
         (201, "barrier", True), (500, "commit_fail", True), (201, "barrier", True)]
 
 
-def wait_until(condition):
-    for _attempt in range(500):
+def wait_until(condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.01)

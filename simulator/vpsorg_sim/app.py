@@ -48,15 +48,23 @@ class RequestLog:
 # ------------------------------------------------------------------ faults
 
 def _drop_connection():
-    """Close the socket under the request so the client gets no answer at all."""
+    """Mark the request's answer as lost: once the request is in the log, its socket is closed (_close_socket)."""
+    g.dropped = True
+    return Response(status=499)
+
+
+def _close_socket():
+    """Close the socket under the request so the client gets no answer at all.
+
+    Only after the request is logged: a client that sees its connection close
+    retries at once, and the log must show the dropped request before the retry.
+    """
     sock = request.environ.get("werkzeug.socket")
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    g.dropped = True
-    return Response(status=499)
 
 
 def _fault_response(rule):
@@ -91,14 +99,16 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
     app.json.sort_keys = False
     faults = faults if faults is not None else FaultInjector()
     log = log if log is not None else RequestLog()
-    app.extensions["vpsorg_sim"] = {"state": state, "faults": faults, "log": log, "ports": ports}
+    # Set by SimServer.stop: a stopped simulator's ticker ends instead of ticking on with its state, which over a
+    # test run's hundreds of simulators would slow every live one down.
+    stopped = threading.Event()
+    app.extensions["vpsorg_sim"] = {"state": state, "faults": faults, "log": log, "ports": ports, "stopped": stopped}
 
     if ticker_interval:
         # Transitions also happen between requests, so a disk is restored when
         # the restore's time is up even if nobody asks.
         def tick():
-            while True:
-                time.sleep(ticker_interval)
+            while not stopped.wait(ticker_interval):
                 state.advance()
 
         threading.Thread(target=tick, name="vpsorg-sim-ticker", daemon=True).start()
@@ -168,6 +178,8 @@ def create_app(state, token, faults=None, log=None, ticker_interval=0.1, ports=N
                 "started": g.get("started"),
                 "time": time.time(),
             })
+        if g.get("dropped"):
+            _close_socket()
         return response
 
     @app.teardown_request

@@ -51,6 +51,7 @@ class SimServer:
         self._server.serve_forever()
 
     def stop(self):
+        self.app.extensions["vpsorg_sim"]["stopped"].set()
         self.ports.stop()
         self._server.shutdown()
         self._server.server_close()
