@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_steps
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
 
 
@@ -60,6 +61,18 @@ def patch_ledger_targets(records, settings):
     return logic.ledger_targets(dict(records), dict(settings))
 
 
+def patch_apt_error(result):
+    return patch_steps.apt_error(dict(result or {}))
+
+
+def patch_reboot_needed(mode, reboot_flag, needs_restarting):
+    return patch_steps.reboot_needed(str(mode), dict(reboot_flag or {}), dict(needs_restarting or {}))
+
+
+def patch_cleanup(how, snapshot_name, prefix, keep):
+    return patch_steps.cleanup_options(str(how), str(snapshot_name), str(prefix), int(keep))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -70,4 +83,7 @@ class FilterModule:
             "patch_missed": patch_missed,
             "patch_records": patch_records,
             "patch_ledger_targets": patch_ledger_targets,
+            "patch_apt_error": patch_apt_error,
+            "patch_reboot_needed": patch_reboot_needed,
+            "patch_cleanup": patch_cleanup,
         }

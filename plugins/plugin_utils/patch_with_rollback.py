@@ -18,15 +18,16 @@ and the API, and hand what those returned to the filters of
 filters hand it over wrapped in :class:`ReadOnce`.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
 import os
 import re
 import time
-
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, plan_rotation
@@ -290,93 +291,115 @@ def room_plan(server_snapshots, name, settings):
 
 
 def judge_host(host, wave, hostvars, snapshots, listing_error, server_reads, settings):
-    """One host's preflight: what was seen, every problem found, and whether the host may be patched."""
+    """One host's preflight: what was seen, every problem found (in this order), and whether the host may be patched."""
     entry = wave["hosts"][host]
-    probe = _registered(hostvars, host, "patch_with_rollback_probe")
-    name = settings["prefix"] + wave["run_id"]
-    problems = []
     server_id = entry["server_id"]
-    if server_id is None:
-        problems.append("The host variable %s must hold the id of the host's VPS.org server (a positive integer), "
-                        "not %r." % (settings.get("server_id_var", "vpsorg_server_id"), entry["server_id_given"]))
-    sharing = (wave.get("shared_servers") or {}).get(str(server_id))
-    shared = shared_server_problem(host, server_id, sharing, settings.get("server_id_var", "vpsorg_server_id"))
-    if shared:
-        problems.append(shared)
+    probe = _registered(hostvars, host, "patch_with_rollback_probe")
     reachable = bool(probe) and not probe.get("unreachable")
-    server_status = None
-    if not reachable:
-        read = server_reads.get(server_id) or {}
-        server_status = _get(_get(read, "server", {}), "status")
-        if read.get("failed"):
-            problems.append("Server %s could not be read: %s" % (server_id, _text(read.get("msg"))))
-        elif server_status and server_status != "running":
-            problems.append("Server %s is %s, not running." % (server_id, server_status))
-        problems.append("The host is unreachable through a fresh connection: %s" % _text(probe.get("msg"), "no answer"))
-    elif probe.get("failed"):
-        problems.append("The host's record of finished runs (%s) could not be read: %s" % (
-            settings.get("state_dir"), _text(probe.get("msg"))))
-    if listing_error:
-        problems.append("The server's snapshots could not be listed: %s" % listing_error)
+    readable = reachable and not probe.get("failed")
+    sharing = (wave.get("shared_servers") or {}).get(str(server_id))
     mine = [s for s in snapshots if server_id_of(s) == server_id] if server_id is not None else []
-    owned = list(reversed(newest_first(s for s in mine if str(s.get("name", "")).startswith(settings["prefix"]))))
-    unresolved = []
-    if reachable and not probe.get("failed"):
-        finished = _ledger_names(probe)
-        unresolved = [s for s in owned if s.get("status") == COMPLETED and s.get("name") not in finished
-                      and s.get("name") != name]
+    name = settings["prefix"] + wave["run_id"]
+    unresolved = unresolved_snapshots(mine, probe, name, settings["prefix"]) if readable else []
     resolved = host in settings.get("resolved_hosts", [])
     blocking = [] if resolved else unresolved
-    if blocking:
-        listed = ", ".join("snapshot %s (id %s, taken %s)" % (s.get("name"), s.get("id"), s.get("created_at"))
-                           for s in blocking)
-        problems.append("Refused: %s %s left by an earlier run of this role that did not end patched (rolled back, "
-                        "failed or interrupted); this host is not patched again until you say it is resolved." % (
-                            listed, "is" if len(blocking) == 1 else "are"))
-    plan = None
-    room = None
-    if not listing_error and not blocking and server_id is not None:
-        plan = room_plan(mine, name, settings)
-        room = plan is None or not plan.blockers
-        if not room:
-            problems.append("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s);"
-                            " none of them is the role's to rotate%s. Delete one, or let rotation "
-                            "(patch_with_rollback_rotate) make room." % (
-                                server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(
-                                    plan.blockers)), "" if settings.get("rotate") else " (rotation is off)"))
-    files = settings.get("package_manager_files") or []
-    if files and reachable and not probe.get("failed") and not package_managers(probe, files):
-        problems.append("The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no %s or %s). "
-                        "Set patch_with_rollback_patch_tasks to a tasks file of your own that patches it." % (
-                            ", ".join(files[:-1]), files[-1]))
-    if settings.get("report_problem"):
-        problems.append(settings["report_problem"])
-    if entry["unreachable_seen"] is None and not settings.get("snapshot_only"):
-        problems.append("The play's strategy keeps no record of tasks that could not reach the host, so the role could "
-                        "not tell a patch cut short by a host that went away from a complete one. Set strategy: "
-                        "vpsorg.cloud.linear (or vpsorg.cloud.free) on the play, as the playbook "
-                        "vpsorg.cloud.patch_with_rollback does.")
-    rotation = [s.get("name") for s in plan.victims] if plan is not None else []
+    planned = not listing_error and not blocking and server_id is not None
+    plan = room_plan(mine, name, settings) if planned else None
+    server_status, reach = _reach_problems(server_id, reachable, probe, server_reads, settings)
+    problems = [problem for problem in [
+        _server_id_problem(entry, settings),
+        shared_server_problem(host, server_id, sharing, settings.get("server_id_var", "vpsorg_server_id")),
+        *reach,
+        "The server's snapshots could not be listed: %s" % listing_error if listing_error else None,
+        _unresolved_problem(blocking),
+        _room_problem(plan, server_id, settings),
+        _package_manager_problem(probe, settings) if readable else None,
+        settings.get("report_problem"),
+        _strategy_problem(entry, settings),
+    ] if problem]
     judgement = {
-        "passed": not problems,
-        "problems": problems,
-        "shares_server_with": [other for other in sharing or [] if other != host],
-        "server_status": server_status,
-        "reachable": reachable,
-        "snapshots": len(mine),
-        "snapshot_limit": SNAPSHOT_LIMIT,
-        "room": room,
-        "rotation_would_delete": rotation,
-        "unresolved_snapshots": unresolved,
-        "marked_resolved": [s.get("name") for s in unresolved] if resolved else [],
+        "passed": not problems, "problems": problems, "shares_server_with": [h for h in sharing or [] if h != host],
+        "server_status": server_status, "reachable": reachable, "snapshots": len(mine), "snapshot_limit": SNAPSHOT_LIMIT,
+        "room": (plan is None or not plan.blockers) if planned else None,
+        "rotation_would_delete": [s.get("name") for s in plan.victims] if plan is not None else [],
+        "unresolved_snapshots": unresolved, "marked_resolved": [s.get("name") for s in unresolved] if resolved else [],
     }
     if problems:
         judgement["verdict"] = "unresolved" if blocking else "not_patched"
     if blocking:
-        judgement["manual_step"] = (
-            "Check %s. If it is fine as it is, say so: %s. To go back to the snapshot instead: %s" % (
-                host, _resolve_step(settings, host), _restore_step(settings, host, blocking[-1].get("id"))))
+        judgement["manual_step"] = "Check %s. If it is fine as it is, say so: %s. To go back to the snapshot instead: %s" % (
+            host, _resolve_step(settings, host), _restore_step(settings, host, blocking[-1].get("id")))
     return judgement
+
+
+def unresolved_snapshots(mine: list, probe: dict, name: str, prefix: str) -> list:
+    """The role's completed snapshots of the server, oldest first, that the host's record of finished runs does not
+    name: each was left by a run that did not end patched. This run's own snapshot (a re-run) is not one."""
+    finished = _ledger_names(probe)
+    owned = reversed(newest_first(s for s in mine if str(s.get("name", "")).startswith(prefix)))
+    return [s for s in owned if s.get("status") == COMPLETED and s.get("name") not in finished and s.get("name") != name]
+
+
+def _server_id_problem(entry: dict, settings: dict) -> str | None:
+    if entry["server_id"] is not None:
+        return None
+    return "The host variable %s must hold the id of the host's VPS.org server (a positive integer), not %r." % (
+        settings.get("server_id_var", "vpsorg_server_id"), entry["server_id_given"])
+
+
+def _reach_problems(server_id: int | None, reachable: bool, probe: dict, server_reads: dict,
+                    settings: dict) -> tuple[str | None, list[str]]:
+    """The server's status (read only for a host that did not answer) and the problems of reaching the host."""
+    if reachable:
+        if probe.get("failed"):
+            return None, ["The host's record of finished runs (%s) could not be read: %s" % (
+                settings.get("state_dir"), _text(probe.get("msg")))]
+        return None, []
+    read = server_reads.get(server_id) or {}
+    status = _get(_get(read, "server", {}), "status")
+    problems = []
+    if read.get("failed"):
+        problems.append("Server %s could not be read: %s" % (server_id, _text(read.get("msg"))))
+    elif status and status != "running":
+        problems.append("Server %s is %s, not running." % (server_id, status))
+    problems.append("The host is unreachable through a fresh connection: %s" % _text(probe.get("msg"), "no answer"))
+    return status, problems
+
+
+def _unresolved_problem(blocking: list) -> str | None:
+    if not blocking:
+        return None
+    listed = ", ".join("snapshot %s (id %s, taken %s)" % (s.get("name"), s.get("id"), s.get("created_at"))
+                       for s in blocking)
+    return ("Refused: %s %s left by an earlier run of this role that did not end patched (rolled back, failed or "
+            "interrupted); this host is not patched again until you say it is resolved." % (
+                listed, "is" if len(blocking) == 1 else "are"))
+
+
+def _room_problem(plan: Any, server_id: int | None, settings: dict) -> str | None:
+    if plan is None or not plan.blockers:
+        return None
+    return ("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s); none of them "
+            "is the role's to rotate%s. Delete one, or let rotation (patch_with_rollback_rotate) make room." % (
+                server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(plan.blockers)),
+                "" if settings.get("rotate") else " (rotation is off)"))
+
+
+def _package_manager_problem(probe: dict, settings: dict) -> str | None:
+    files = settings.get("package_manager_files") or []
+    if not files or package_managers(probe, files):
+        return None
+    return ("The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no %s or %s). Set "
+            "patch_with_rollback_patch_tasks to a tasks file of your own that patches it." % (
+                ", ".join(files[:-1]), files[-1]))
+
+
+def _strategy_problem(entry: dict, settings: dict) -> str | None:
+    if entry["unreachable_seen"] is not None or settings.get("snapshot_only"):
+        return None
+    return ("The play's strategy keeps no record of tasks that could not reach the host, so the role could not tell a "
+            "patch cut short by a host that went away from a complete one. Set strategy: vpsorg.cloud.linear (or "
+            "vpsorg.cloud.free) on the play, as the playbook vpsorg.cloud.patch_with_rollback does.")
 
 
 def judge_preflight(wave, hostvars, listing, server_reads, settings):
@@ -526,110 +549,183 @@ def incomplete_cause(missed, phase="patch"):
         what[0], what[1], "task" if len(missed) == 1 else "tasks", names, _text(missed[0].get("message"), "unreachable")))
 
 
+@dataclass
+class HostCase:
+    """One host at the end of its wave: what build_record reads, and the record and phase times it fills in."""
+
+    host: str
+    wave: dict
+    hostvars: Mapping
+    phases: dict  # preflight, snapshots, marks, cleanup, ledger: what the wave's phases returned
+    settings: dict
+    record: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    snapshot: dict = field(default_factory=dict)
+
+    @property
+    def entry(self) -> dict:
+        return self.wave["hosts"][self.host]
+
+    @property
+    def host_vars(self) -> Mapping:
+        return _vars(self.hostvars, self.host)
+
+    @property
+    def marks(self) -> dict:
+        return self.phases["marks"]
+
+    @property
+    def snapshot_text(self) -> str:
+        return f"{self.record['snapshot_name']} (id {self.snapshot.get('id')})"
+
+    def end(self, **fields: Any) -> HostCase:
+        """This host's status is settled: fill in the record; build_record stops here."""
+        self.record.update(fields)
+        return self
+
+
+GO_ON = None  # what an outcome returns when it does not settle the host's status
+
+
 def build_record(host, wave, hostvars, preflight, snapshots_result, marks, cleanup_result, ledger_results, settings):
-    """Everything the role knows of one host at the end of its wave."""
-    host_vars = _vars(hostvars, host)
-    entry = wave["hosts"][host]
-    name = settings["prefix"] + wave["run_id"]
-    record = {
+    """Everything the role knows of one host at the end of its wave: the first outcome, in phase order, that applies."""
+    phases = {"preflight": preflight, "snapshots": snapshots_result, "marks": marks, "cleanup": cleanup_result,
+              "ledger": ledger_results}
+    case = HostCase(host, wave, hostvars, phases, settings, record=_new_record(host, wave, settings),
+                    times={"preflight": marks.get("preflight")})
+    for outcome in OUTCOMES:
+        end = outcome(case)
+        if end is not GO_ON:
+            case.record["durations"] = durations(wave["started_at"], case.times, end.record.pop("_end", None))
+            return case.record
+    raise AssertionError("no outcome settled host %s" % host)  # _patched always does
+
+
+def _new_record(host: str, wave: dict, settings: dict) -> dict:
+    return {
         "host": host, "run_id": wave["run_id"], "dry_run": wave["dry_run"], "wave": wave["number"],
-        "server_id": entry["server_id"], "status": "not_patched", "snapshot_id": None, "snapshot_name": name, "snapshot_kept": False,
-        "snapshot_reused": False, "rotation_deleted": [], "cause": None, "manual_step": None, "message": "",
-        "started_at": round(wave["started_at"], 3),
+        "server_id": wave["hosts"][host]["server_id"], "status": "not_patched", "snapshot_id": None,
+        "snapshot_name": settings["prefix"] + wave["run_id"], "snapshot_kept": False, "snapshot_reused": False,
+        "rotation_deleted": [], "cause": None, "manual_step": None, "message": "", "started_at": round(wave["started_at"], 3),
     }
-    times = {"preflight": marks.get("preflight")}
-    if not entry["starts"]:
-        record.update(status="not_started", message=wave["stop"], cause=wave["stop"], snapshot_name=None)
-        record["durations"] = durations(wave["started_at"], {}, marks.get("preflight") or wave["started_at"])
-        return record
-    judgement = dict(preflight.get(host) or {})
+
+
+def _not_started(case: HostCase) -> HostCase | None:
+    if case.entry["starts"]:
+        return GO_ON
+    case.times = {}
+    stop = case.wave["stop"]
+    return case.end(status="not_started", message=stop, cause=stop, snapshot_name=None,
+                    _end=case.marks.get("preflight") or case.wave["started_at"])
+
+
+def _refused(case: HostCase) -> HostCase | None:
+    judgement = dict(case.phases["preflight"].get(case.host) or {})
     verdict = judgement.pop("verdict", "not_patched")
     manual_step = judgement.pop("manual_step", None)
-    record["preflight"] = judgement
-    if not judgement.get("passed"):
-        text = " ".join(judgement.get("problems", []))
-        record.update(status=verdict, cause=text, manual_step=manual_step,
-                      message=("Dry run: would not patch. " if wave["dry_run"] else "Not patched, nothing was done: ")
-                      + text)
-        record["durations"] = durations(wave["started_at"], times, times["preflight"])
-        return record
-    if wave["dry_run"]:
-        rotation = judgement.get("rotation_would_delete") or []
-        record.update(status="would_patch", cause="Dry run (check mode): nothing was changed.",
-                      message="Dry run: preflight passed. Would quiesce the host, take snapshot %s%s, thaw, patch and "
-                              "verify." % (name, " (rotation deleting %s)" % ", ".join(rotation) if rotation else ""))
-        record["durations"] = durations(wave["started_at"], times, times["preflight"])
-        return record
+    case.record["preflight"] = judgement
+    if judgement.get("passed"):
+        return GO_ON
+    text = " ".join(judgement.get("problems", []))
+    lead = "Dry run: would not patch. " if case.wave["dry_run"] else "Not patched, nothing was done: "
+    return case.end(status=verdict, cause=text, manual_step=manual_step, message=lead + text,
+                    _end=case.times["preflight"])
 
-    by_server = snapshot_results(snapshots_result)
-    snapshot_entry = by_server.get(entry["server_id"]) or {}
-    snapshot = snapshot_entry.get("snapshot") or {}
-    record["snapshot_id"] = snapshot.get("id")
-    record["snapshot_reused"] = bool(snapshot_entry) and not snapshot_entry.get("changed", True)
-    record["rotation_deleted"] = [s.get("name") for s in snapshot_entry.get("deleted_snapshots") or []]
-    times["snapshot"] = marks.get("snapshot")
-    record["quiesced_seconds"] = quiesced_seconds(marks, settings)
-    quiesce = _get(host_vars, "patch_with_rollback_quiesce_failure")
-    lost_in_quiesce = lost_before_patch(hostvars, host, entry["unreachable_seen"]) if not quiesce else []
-    thaw = _get(host_vars, "patch_with_rollback_thaw_failure")
-    failure = None
-    if quiesce or lost_in_quiesce:
-        failure = quiesce or incomplete_cause(lost_in_quiesce, "quiesce")
-    elif not snapshot_entry or snapshot_entry.get("failed") or snapshot.get("status") != COMPLETED:
-        why = snapshot_entry.get("msg") or snapshots_result.get("msg")
-        failure = "Take the snapshot: %s" % _text(why, "no snapshot was taken")
+
+def _dry_run(case: HostCase) -> HostCase | None:
+    if not case.wave["dry_run"]:
+        return GO_ON
+    rotation = case.record["preflight"].get("rotation_would_delete") or []
+    deleting = f" (rotation deleting {', '.join(rotation)})" if rotation else ""
+    return case.end(status="would_patch", cause=STATUSES["would_patch"].cause, _end=case.times["preflight"],
+                    message=f"Dry run: preflight passed. Would quiesce the host, take snapshot "
+                            f"{case.record['snapshot_name']}{deleting}, thaw, patch and verify.")
+
+
+def _not_snapshotted(case: HostCase) -> HostCase | None:
+    """Reads the wave's snapshot of the host's server; a failed quiesce, snapshot or thaw patches nothing."""
+    result = case.phases["snapshots"]
+    entry = snapshot_results(result).get(case.entry["server_id"]) or {}
+    case.snapshot = snapshot = entry.get("snapshot") or {}
+    case.record.update(snapshot_id=snapshot.get("id"), snapshot_reused=bool(entry) and not entry.get("changed", True),
+                       rotation_deleted=[s.get("name") for s in entry.get("deleted_snapshots") or []],
+                       quiesced_seconds=quiesced_seconds(case.marks, case.settings))
+    case.times["snapshot"] = case.marks.get("snapshot")
+    failure = _snapshot_phase_failure(case, entry, result)
+    if not failure:
+        return GO_ON
+    left = f" The snapshot {case.snapshot_text} is left; nothing was patched." if snapshot.get("id") else ""
+    return case.end(status="not_patched", cause=failure, message="Not patched: " + failure + left,
+                    snapshot_kept=bool(snapshot.get("id")), _end=case.marks.get("snapshot"))
+
+
+def _snapshot_phase_failure(case: HostCase, entry: dict, result: dict) -> str | None:
+    """What failed between the preflight and the patch: the quiesce, the snapshot or the thaw (None: nothing)."""
+    quiesce = _get(case.host_vars, "patch_with_rollback_quiesce_failure")
+    lost = lost_before_patch(case.hostvars, case.host, case.entry["unreachable_seen"]) if not quiesce else []
+    if quiesce or lost:
+        return quiesce or incomplete_cause(lost, "quiesce")
+    snapshot = case.snapshot
+    if not entry or entry.get("failed") or snapshot.get("status") != COMPLETED:
+        failure = "Take the snapshot: %s" % _text(entry.get("msg") or result.get("msg"), "no snapshot was taken")
         if snapshot.get("id") and snapshot.get("status") != COMPLETED:
             failure += " (last seen %s)" % snapshot.get("status")
-    elif thaw:
-        failure = thaw
-    if failure:
-        left = (" The snapshot %s (id %s) is left; nothing was patched." % (name, snapshot["id"])
-                if snapshot.get("id") else "")
-        record.update(status="not_patched", cause=failure, message="Not patched: " + failure + left,
-                      snapshot_kept=bool(snapshot.get("id")))
-        record["durations"] = durations(wave["started_at"], times, marks.get("snapshot"))
-        return record
-    if settings.get("snapshot_only"):
-        record.update(status="snapshot_only", snapshot_kept=True,
-                      cause="patch_with_rollback_snapshot_only is set: the patch was not run, as asked.",
-                      message="Snapshot %s (id %s) taken; nothing was patched, as asked." % (name, snapshot["id"]))
-        _note_ledger(record, host, ledger_results)
-        record["durations"] = durations(wave["started_at"], times, marks.get("snapshot"))
-        return record
+        return failure
+    return _get(case.host_vars, "patch_with_rollback_thaw_failure")
 
-    failed = patch_failure_of(hostvars, host)
-    verified = _registered(hostvars, host, "patch_with_rollback_connection")
-    end = marks.get("verify")
-    if failed:
-        _record_rollback(record, host, entry["server_id"], host_vars, failed, settings)
-        in_verify = failed.get("phase") == "verify"
-        times.update(patch=marks.get("patch") if in_verify else failed.get("at"),
-                     verify=failed.get("at") if in_verify else None,
-                     rollback=_get(_get(host_vars, "patch_with_rollback_rollback", {}), "at"))
-        record["durations"] = durations(wave["started_at"], times, times["rollback"] or failed.get("at"))
-        return record
-    if not verified or _failed(verified):
-        # Never reached the end of its verification, yet no failure was recorded: the host left the play.
-        record.update(status="rollback_failed", snapshot_kept=True,
-                      cause="The run lost this host after its snapshot was taken; it was not verified.",
-                      message="The run lost this host after snapshot %s (id %s) was taken, before it was verified; "
-                              "nothing was rolled back. The snapshot is kept." % (name, snapshot["id"]),
-                      manual_step="Look at %s. If the patch left it broken: %s" % (
-                          host, _restore_step(settings, host, snapshot["id"])))
-        record["durations"] = durations(wave["started_at"], times, end)
-        return record
-    record.update(status="patched", message="Patched and verified.")
-    times.update(patch=marks.get("patch"), verify=end)
-    cleanup = _cleanup_outcome(entry["server_id"], snapshot, cleanup_result, settings)
+
+def _snapshot_only(case: HostCase) -> HostCase | None:
+    if not case.settings.get("snapshot_only"):
+        return GO_ON
+    case.end(status="snapshot_only", snapshot_kept=True, cause=STATUSES["snapshot_only"].cause,
+             message=f"Snapshot {case.snapshot_text} taken; nothing was patched, as asked.",
+             _end=case.marks.get("snapshot"))
+    _note_ledger(case.record, case.host, case.phases["ledger"])
+    return case
+
+
+def _patch_failed(case: HostCase) -> HostCase | None:
+    failed = patch_failure_of(case.hostvars, case.host)
+    if not failed:
+        return GO_ON
+    _record_rollback(case.record, case.host, case.entry["server_id"], case.host_vars, failed, case.settings)
+    in_verify = failed.get("phase") == "verify"
+    case.times.update(patch=case.marks.get("patch") if in_verify else failed.get("at"),
+                      verify=failed.get("at") if in_verify else None,
+                      rollback=_get(_get(case.host_vars, "patch_with_rollback_rollback", {}), "at"))
+    return case.end(_end=case.times["rollback"] or failed.get("at"))
+
+
+def _lost(case: HostCase) -> HostCase | None:
+    """Never reached the end of its verification, yet no failure was recorded: the host left the play."""
+    verified_by = _registered(case.hostvars, case.host, "patch_with_rollback_connection")
+    if verified_by and not _failed(verified_by):
+        return GO_ON
+    restore = _restore_step(case.settings, case.host, case.snapshot["id"])
+    return case.end(status="rollback_failed", snapshot_kept=True,
+                    cause="The run lost this host after its snapshot was taken; it was not verified.",
+                    message=f"The run lost this host after snapshot {case.snapshot_text} was taken, before it was "
+                            f"verified; nothing was rolled back. The snapshot is kept.",
+                    manual_step=f"Look at {case.host}. If the patch left it broken: {restore}",
+                    _end=case.marks.get("verify"))
+
+
+def _patched(case: HostCase) -> HostCase:
+    case.record.update(status="patched", message="Patched and verified.")
+    case.times.update(patch=case.marks.get("patch"), verify=case.marks.get("verify"))
+    cleanup = _cleanup_outcome(case.entry["server_id"], case.snapshot, case.phases["cleanup"], case.settings)
     if cleanup is not None:
-        record["snapshot_kept"] = cleanup["kept"]
+        case.record["snapshot_kept"] = cleanup["kept"]
         if cleanup.get("error"):
-            record["message"] += (" Cleaning up the snapshots failed (%s); delete what is no longer needed with "
-                                  "vpsorg.cloud.prune_snapshots." % cleanup["error"])
-    times["cleanup"] = marks.get("cleanup")
-    _note_ledger(record, host, ledger_results)
-    record["durations"] = durations(wave["started_at"], times, times["cleanup"] or end)
-    return record
+            case.record["message"] += (" Cleaning up the snapshots failed (%s); delete what is no longer needed with "
+                                       "vpsorg.cloud.prune_snapshots." % cleanup["error"])
+    case.times["cleanup"] = case.marks.get("cleanup")
+    _note_ledger(case.record, case.host, case.phases["ledger"])
+    return case.end(_end=case.times["cleanup"] or case.marks.get("verify"))
+
+
+# The outcomes of a host's wave, in phase order: the first that applies settles its status.
+OUTCOMES = (_not_started, _refused, _dry_run, _not_snapshotted, _snapshot_only, _patch_failed, _lost, _patched)
 
 
 def _cleanup_outcome(server_id, snapshot, cleanup_result, settings):
