@@ -73,6 +73,10 @@ def patch_cleanup(how, snapshot_name, prefix, keep):
     return patch_steps.cleanup_options(str(how), str(snapshot_name), str(prefix), int(keep))
 
 
+def patch_rollback_outcome(restore, server_read, unhealthy):
+    return patch_steps.rollback_outcome(dict(restore or {}), dict(server_read or {}), unhealthy)
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -86,4 +90,5 @@ class FilterModule:
             "patch_apt_error": patch_apt_error,
             "patch_reboot_needed": patch_reboot_needed,
             "patch_cleanup": patch_cleanup,
+            "patch_rollback_outcome": patch_rollback_outcome,
         }

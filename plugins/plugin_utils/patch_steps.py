@@ -5,13 +5,14 @@
 
 The task files run the steps and hand these functions what the steps
 returned (registered results); each function returns what the next task
-takes. They are the filters ``patch_apt_error``, ``patch_reboot_needed`` and
-``patch_cleanup`` (plugins/filter/patch_with_rollback.py).
+takes. They are the filters ``patch_apt_error``, ``patch_reboot_needed``,
+``patch_cleanup`` and ``patch_rollback_outcome`` (plugins/filter/patch_with_rollback.py).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Mapping
 
 # The reboot modes of patch_with_rollback_reboot.
@@ -77,3 +78,22 @@ def cleanup_options(how: str, snapshot_name: str, prefix: str, keep: int) -> dic
     if how == "keep_newest":
         return {"rotate": {"prefix": prefix, "keep": keep}}
     raise ValueError(f"patch_with_rollback_cleanup must be delete, keep_newest or keep, not {how!r}")
+
+
+def rollback_outcome(restore: Mapping[str, Any], server_read: Mapping[str, Any], unhealthy: str | None,
+                     now: float | None = None) -> dict[str, Any]:
+    """How a host's rollback ended, from the restore's result, the server read after a failed restore, and why the
+    restored host failed its verification (None: it passed).
+
+    - rollback_failed: the restore failed or was refused; the server's status says whether it can be retried;
+    - restored_unhealthy: the disk is back to the snapshot, but the host did not pass the checks;
+    - rolled_back: restored and verified.
+    """
+    at = time.time() if now is None else now
+    if restore.get("failed") or restore.get("unreachable"):
+        error = str(restore["msg"]).strip() if "msg" in restore else "failed"
+        status = (server_read.get("server") or {}).get("status") or "unknown"
+        return {"status": "rollback_failed", "error": error, "server_status": status, "at": at}
+    if unhealthy is not None:
+        return {"status": "restored_unhealthy", "error": unhealthy, "at": at}
+    return {"status": "rolled_back", "at": at}

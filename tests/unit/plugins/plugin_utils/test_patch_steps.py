@@ -66,3 +66,17 @@ def test_each_cleanup_mode_deletes_only_what_it_says():
     assert patch_steps.cleanup_options("keep_newest", "pre-patch-r1", "pre-patch-", 3) == {
         "rotate": {"prefix": "pre-patch-", "keep": 3}}
     assert patch_steps.cleanup_options("keep", "pre-patch-r1", "pre-patch-", 2) == {}
+
+
+def test_the_three_endings_of_a_rollback_are_decided_from_what_the_steps_returned():
+    failed = {"failed": True, "msg": " Server 101 is in status error; the API refuses to restore it. "}
+    assert patch_steps.rollback_outcome(failed, {"server": {"status": "error"}}, None, now=5.0) == {
+        "status": "rollback_failed", "error": "Server 101 is in status error; the API refuses to restore it.",
+        "server_status": "error", "at": 5.0}
+    # The server could not be read either; a failed restore stays failed whatever the verification said.
+    assert patch_steps.rollback_outcome({"failed": True}, {"failed": True, "msg": "HTTP 500"}, "ignored", now=5.0) == {
+        "status": "rollback_failed", "error": "failed", "server_status": "unknown", "at": 5.0}
+    restored = {"changed": True, "server": {"status": "running"}}
+    assert patch_steps.rollback_outcome(restored, SKIPPED, "Reach the host: timed out", now=6.0) == {
+        "status": "restored_unhealthy", "error": "Reach the host: timed out", "at": 6.0}
+    assert patch_steps.rollback_outcome(restored, SKIPPED, None, now=7.0) == {"status": "rolled_back", "at": 7.0}
