@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, plan_rotation
@@ -47,12 +47,12 @@ class ReadOnce(Mapping):
     hosts' variables wrapped too) makes each of them cost one read.
     """
 
-    def __init__(self, source, depth=1):
+    def __init__(self, source: Mapping, depth: int = 1) -> None:
         self._source = source
         self._depth = depth
         self._read = {}
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         if key not in self._read:
             value = self._source[key]
             if self._depth > 0 and isinstance(value, Mapping):
@@ -60,17 +60,17 @@ class ReadOnce(Mapping):
             self._read[key] = value
         return self._read[key]
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self._read or key in self._source
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator:
         return iter(self._source)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._source)
 
 
-def _get(mapping, key, default=None):
+def _get(mapping: Any, key: Any, default: Any = None) -> Any:
     try:
         value = mapping[key]
     except (KeyError, TypeError):
@@ -78,35 +78,35 @@ def _get(mapping, key, default=None):
     return default if value is None else value
 
 
-def _vars(hostvars, host):
+def _vars(hostvars: Mapping, host: str) -> Mapping:
     try:
         return hostvars[host]
     except KeyError:
         return {}
 
 
-def _registered(hostvars, host, name):
+def _registered(hostvars: Mapping, host: str, name: str) -> dict:
     """A registered result, or {} when the task did not run for the host (or was never reached)."""
     value = _get(_vars(hostvars, host), name, {})
     return value if isinstance(value, dict) else {}
 
 
-def _failed(result):
+def _failed(result: Mapping) -> bool:
     return bool(result.get("failed")) or bool(result.get("unreachable"))
 
 
-def _text(value, default="failed"):
+def _text(value: Any, default: str = "failed") -> str:
     text = str(value if value not in (None, "") else default).strip()
     return re.sub(r"\s+", " ", text)
 
 
-def _round(seconds):
+def _round(seconds: Any) -> float | None:
     return None if seconds is None else round(max(0.0, float(seconds)), 1)
 
 
 # ------------------------------------------------------------------ the wave
 
-def records_of(hostvars, hosts):
+def records_of(hostvars: Mapping, hosts: list[str]) -> dict[str, dict]:
     """The records of ``hosts`` so far, by host, reading one host's variables per wave.
 
     "Record the wave" sets the same fact, the records of the whole wave, on every
@@ -124,13 +124,13 @@ def records_of(hostvars, hosts):
     return dict((host, found[host]) for host in hosts if host in found)
 
 
-def earlier_records(hostvars, all_hosts, batch):
+def earlier_records(hostvars: Mapping, all_hosts: list[str], batch: list[str]) -> list[dict]:
     """The records of hosts of earlier waves (batches) of this play, in play order."""
     batch = set(batch)
     return list(records_of(hostvars, [host for host in all_hosts if host not in batch]).values())
 
 
-def run_id_for(given, job_id, earlier, now=None):
+def run_id_for(given: Any, job_id: Any, earlier: list[dict], now: float | None = None) -> str:
     """One run id for every wave: an earlier wave's, else the one given, else the AWX job's, else a UTC stamp."""
     for record in earlier:
         if record.get("run_id"):
@@ -139,7 +139,7 @@ def run_id_for(given, job_id, earlier, now=None):
     return re.sub(r"[^A-Za-z0-9_-]", "-", text)
 
 
-def gate(earlier, max_fail_percentage, check_mode):
+def gate(earlier: list[dict], max_fail_percentage: Any, check_mode: bool) -> str | None:
     """Why this wave must not start (None: it may): the canary rule over the last wave before it."""
     waves = [r for r in earlier if r.get("wave") is not None]
     if check_mode or not waves:
@@ -156,7 +156,7 @@ def gate(earlier, max_fail_percentage, check_mode):
     return None
 
 
-def refused_settings(settings):
+def refused_settings(settings: dict) -> str | None:
     """Why no host may start because of the run's own settings (None: they are fine)."""
     value = settings.get("max_fail_percentage", 0)
     try:
@@ -169,7 +169,7 @@ def refused_settings(settings):
     return None
 
 
-def plan_wave(hostvars, all_hosts, batch, settings, now=None):
+def plan_wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], settings: dict, now: float | None = None) -> dict:
     """The wave this batch is: run id, number, and per host whether it starts, its server and its record so far."""
     now = time.time() if now is None else now
     earlier = earlier_records(hostvars, all_hosts, batch)
@@ -200,7 +200,7 @@ def plan_wave(hostvars, all_hosts, batch, settings, now=None):
     return wave
 
 
-def shared_servers(hostvars, all_hosts, server_id_var):
+def shared_servers(hostvars: Mapping, all_hosts: list[str], server_id_var: str) -> dict[str, list[str]]:
     """The servers that more than one host of the play names, each with its hosts in play order.
 
     A snapshot and a restore act on the whole server: one host's clean-up would
@@ -217,7 +217,7 @@ def shared_servers(hostvars, all_hosts, server_id_var):
     return dict((server_id, hosts) for server_id, hosts in by_server.items() if len(hosts) > 1)
 
 
-def shared_server_problem(host, server_id, sharing, server_id_var):
+def shared_server_problem(host: str, server_id: int | None, sharing: list[str] | None, server_id_var: str) -> str | None:
     """Why a host that shares its server with other hosts of the play is refused (None: it does not share)."""
     if not sharing or host not in sharing:
         return None
@@ -228,7 +228,7 @@ def shared_server_problem(host, server_id, sharing, server_id_var):
                 ", ".join(sharing), server_id, server_id_var))
 
 
-def _server_id(value):
+def _server_id(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     try:
@@ -240,7 +240,7 @@ def _server_id(value):
 
 # ------------------------------------------------------------- the preflight
 
-def report_folder_problem(report_file):
+def report_folder_problem(report_file: str) -> str | None:
     """Why the report could not be written to ``report_file`` (None: it can), looked at on the controller."""
     folder = os.path.dirname(report_file) or "."
     if not os.path.exists(folder):
@@ -255,32 +255,32 @@ def report_folder_problem(report_file):
             "exists." % (report_file, why))
 
 
-def _probe_lines(probe):
+def _probe_lines(probe: Mapping) -> list[str]:
     return [line.strip() for line in probe.get("stdout_lines") or [] if line.strip()]
 
 
-def _ledger_names(probe):
+def _ledger_names(probe: Mapping) -> set[str]:
     # A file name holds no "/"; the probe's paths (package_managers) all begin with one.
     return set(line for line in _probe_lines(probe) if "/" not in line)
 
 
-def package_managers(probe, files):
+def package_managers(probe: Mapping, files: list[str]) -> list[str]:
     """Which of ``files``, the package managers the built-in patch can use, the probe found on the host."""
     found = set(_probe_lines(probe))
     return [path for path in files if path in found]
 
 
-def _resolve_step(settings, host):
+def _resolve_step(settings: dict, host: str) -> str:
     return ("ansible-playbook %s vpsorg.cloud.patch_with_rollback --limit %s -e '{\"patch_with_rollback_resolved_hosts\": "
             "[\"%s\"]}'" % (settings.get("inventory_args", ""), host, host)).replace("  ", " ")
 
 
-def _restore_step(settings, host, snapshot_id):
+def _restore_step(settings: dict, host: str, snapshot_id: Any) -> str:
     return ("ansible-playbook %s vpsorg.cloud.restore -e target=%s -e snapshot_id=%s" % (
         settings.get("inventory_args", ""), host, snapshot_id)).replace("  ", " ")
 
 
-def room_plan(server_snapshots, name, settings):
+def room_plan(server_snapshots: list[dict], name: str, settings: dict) -> Any:
     """Rotation's plan around the new snapshot, or None when a snapshot of that name is already there (reused)."""
     others = [s for s in server_snapshots if s.get("name") != name]
     if len(others) != len(server_snapshots):
@@ -290,7 +290,8 @@ def room_plan(server_snapshots, name, settings):
     return plan_rotation(others, "name", SNAPSHOT_LIMIT, name, prefix, keep)
 
 
-def judge_host(host, wave, hostvars, snapshots, listing_error, server_reads, settings):
+def judge_host(host: str, wave: dict, hostvars: Mapping, snapshots: list[dict], listing_error: str | None,
+               server_reads: dict, settings: dict) -> dict:
     """One host's preflight: what was seen, every problem found (in this order), and whether the host may be patched."""
     entry = wave["hosts"][host]
     server_id = entry["server_id"]
@@ -402,7 +403,7 @@ def _strategy_problem(entry: dict, settings: dict) -> str | None:
             "vpsorg.cloud.free) on the play, as the playbook vpsorg.cloud.patch_with_rollback does.")
 
 
-def judge_preflight(wave, hostvars, listing, server_reads, settings):
+def judge_preflight(wave: dict, hostvars: Mapping, listing: dict, server_reads: dict, settings: dict) -> dict[str, dict]:
     """Every starting host's preflight, from the probe of each host and one listing of the account's snapshots."""
     listing_error = _text(listing.get("msg")) if _failed(listing) else None
     snapshots = listing.get("snapshots") or []
@@ -413,18 +414,18 @@ def judge_preflight(wave, hostvars, listing, server_reads, settings):
                 for host in wave["starting"])
 
 
-def unreachable_servers(wave, hostvars):
+def unreachable_servers(wave: dict, hostvars: Mapping) -> list[int]:
     """The servers of starting hosts that the probe could not reach: they are read, to say why."""
     return sorted(set(entry["server_id"] for host, entry in wave["hosts"].items()
                       if entry["starts"] and entry["server_id"] is not None
                       and _registered(hostvars, host, "patch_with_rollback_probe").get("unreachable")))
 
 
-def passed(preflight):
+def passed(preflight: dict[str, dict]) -> list[str]:
     return sorted(host for host, judgement in preflight.items() if judgement["passed"])
 
 
-def ledger_entries(preflight):
+def ledger_entries(preflight: dict[str, dict]) -> list[dict]:
     """What the hosts' records of finished runs get before the snapshot: the earlier runs the operator resolved."""
     return [{"host": host, "name": name, "status": "resolved"}
             for host, judgement in sorted(preflight.items()) if judgement["passed"]
@@ -433,7 +434,7 @@ def ledger_entries(preflight):
 
 # ------------------------------------------------------------- the snapshot
 
-def snapshot_results(snapshots_result):
+def snapshot_results(snapshots_result: Mapping) -> dict[Any, dict]:
     """Per server id, its entry of the fleet snapshot task (server_ids), and the task's own failure message."""
     by_server = {}
     for entry in snapshots_result.get("results") or []:
@@ -441,14 +442,14 @@ def snapshot_results(snapshots_result):
     return by_server
 
 
-def snapshot_takers(wave, preflight, hostvars):
+def snapshot_takers(wave: dict, preflight: dict[str, dict], hostvars: Mapping) -> list[str]:
     """The hosts whose snapshot is taken: preflight passed, and the quiesce ended well."""
     return [host for host in passed(preflight)
             if not _get(_vars(hostvars, host), "patch_with_rollback_quiesce_failure")
             and not lost_before_patch(hostvars, host, wave["hosts"][host]["unreachable_seen"])]
 
 
-def lost_before_patch(hostvars, host, seen):
+def lost_before_patch(hostvars: Mapping, host: str, seen: int | None) -> list[dict]:
     """Tasks that could not reach a host that passed preflight, from the wave's start to the patch's (quiesce, thaw)."""
     host_vars = _vars(hostvars, host)
     record = _get(host_vars, UNREACHABLE_FACT) or []
@@ -456,7 +457,7 @@ def lost_before_patch(hostvars, host, seen):
     return list(record[seen:end]) if seen is not None else []
 
 
-def missed_in_patch(hostvars, host):
+def missed_in_patch(hostvars: Mapping, host: str) -> list[dict]:
     """The tasks of the host's patch that could not reach it (the strategy's record between the patch's start and end)."""
     host_vars = _vars(hostvars, host)
     return missed_between(_get(host_vars, UNREACHABLE_FACT),
@@ -464,14 +465,14 @@ def missed_in_patch(hostvars, host):
                           _get(_get(host_vars, "patch_with_rollback_patch_ended_seen", {}), host))
 
 
-def missed_between(record, start, end):
+def missed_between(record: list[dict] | None, start: Any, end: Any) -> list[dict]:
     """The entries of a host's record of unreachable tasks added between two of its lengths (none if either is unknown)."""
     if start is None or end is None:
         return []
     return list((record or [])[int(start):int(end)])
 
 
-def patch_failure_of(hostvars, host):
+def patch_failure_of(hostvars: Mapping, host: str) -> dict | None:
     """What failed the host's patch or verification: the rescue's record, or a patch cut short; None if nothing."""
     host_vars = _vars(hostvars, host)
     kept = _get(host_vars, "patch_with_rollback_failure")
@@ -484,7 +485,7 @@ def patch_failure_of(hostvars, host):
     return None
 
 
-def verified(wave, hostvars):
+def verified(wave: dict, hostvars: Mapping) -> list[str]:
     """The hosts patched and verified: nothing failed, and the fresh connection at the end of the checks was made."""
     found = []
     for host in sorted(wave["hosts"]):
@@ -497,7 +498,7 @@ def verified(wave, hostvars):
     return found
 
 
-def snapshot_of(host, wave, by_server):
+def snapshot_of(host: str, wave: dict, by_server: dict[Any, dict]) -> dict | None:
     """The host's snapshot (the API's object) when the fleet task made or found it completed, else None."""
     entry = by_server.get(wave["hosts"][host]["server_id"]) or {}
     snapshot = entry.get("snapshot") or {}
@@ -506,7 +507,7 @@ def snapshot_of(host, wave, by_server):
     return snapshot
 
 
-def patchers(wave, preflight, hostvars, snapshots_result, settings):
+def patchers(wave: dict, preflight: dict[str, dict], hostvars: Mapping, snapshots_result: dict, settings: dict) -> list[str]:
     """The hosts to patch: their snapshot is completed and their thaw ended well."""
     if settings.get("snapshot_only") or wave["dry_run"]:
         return []
@@ -517,7 +518,7 @@ def patchers(wave, preflight, hostvars, snapshots_result, settings):
 
 # -------------------------------------------------------------- the records
 
-def describe_failure(task_name, result):
+def describe_failure(task_name: str | None, result: Mapping | None) -> str:
     """The words of a failed task (for rescue blocks): 'Task name: message', or the first failed item's."""
     items = [item for item in (result or {}).get("results") or [] if isinstance(item, dict) and item.get("failed")]
     if items:
@@ -528,7 +529,8 @@ def describe_failure(task_name, result):
     return "%s: %s" % (task_name or "a task", _text((result or {}).get("msg"), "unreachable or failed"))
 
 
-def failure(task_name, result, record, seen, phase, now=None):
+def failure(task_name: str | None, result: Mapping | None, record: list[dict] | None, seen: Any, phase: str,
+            now: float | None = None) -> dict:
     """What a rescue keeps of a failed patch or verification: the phase, the cause, the tasks that missed the host.
 
     A task that could not reach the host during the patch is the cause, whichever task failed after it.
@@ -542,7 +544,7 @@ def failure(task_name, result, record, seen, phase, now=None):
     }
 
 
-def incomplete_cause(missed, phase="patch"):
+def incomplete_cause(missed: list[dict], phase: str = "patch") -> str:
     names = ", ".join("'%s'" % entry.get("task") for entry in missed)
     what = {"patch": ("Patch", "patch"), "verify": ("Checks", "checks")}.get(phase, (phase.capitalize(), phase))
     return ("%s incomplete: the host was unreachable during the %s, so %s %s could not run (%s)" % (
@@ -587,7 +589,8 @@ class HostCase:
 GO_ON = None  # what an outcome returns when it does not settle the host's status
 
 
-def build_record(host, wave, hostvars, preflight, snapshots_result, marks, cleanup_result, ledger_results, settings):
+def build_record(host: str, wave: dict, hostvars: Mapping, preflight: dict, snapshots_result: dict, marks: dict,
+                 cleanup_result: dict, ledger_results: dict, settings: dict) -> dict:
     """Everything the role knows of one host at the end of its wave: the first outcome, in phase order, that applies."""
     phases = {"preflight": preflight, "snapshots": snapshots_result, "marks": marks, "cleanup": cleanup_result,
               "ledger": ledger_results}
@@ -728,7 +731,7 @@ def _patched(case: HostCase) -> HostCase:
 OUTCOMES = (_not_started, _refused, _dry_run, _not_snapshotted, _snapshot_only, _patch_failed, _lost, _patched)
 
 
-def _cleanup_outcome(server_id, snapshot, cleanup_result, settings):
+def _cleanup_outcome(server_id: int | None, snapshot: dict, cleanup_result: dict, settings: dict) -> dict | None:
     how = settings.get("cleanup", "delete")
     if how == "keep":
         return {"kept": True}
@@ -743,7 +746,7 @@ def _cleanup_outcome(server_id, snapshot, cleanup_result, settings):
     return outcome
 
 
-def _note_ledger(record, host, ledger_results):
+def _note_ledger(record: dict, host: str, ledger_results: Mapping | None) -> None:
     for item in (ledger_results or {}).get("results") or []:
         if _get(item.get("item"), "host") == host and _failed(item):
             record["message"] += (" Recording this on the host failed (%s), so the next run will refuse the host "
@@ -751,7 +754,7 @@ def _note_ledger(record, host, ledger_results):
             return
 
 
-def _record_rollback(record, host, server_id, host_vars, failed, settings):
+def _record_rollback(record: dict, host: str, server_id: int | None, host_vars: Mapping, failed: dict, settings: dict) -> None:
     rollback = _get(host_vars, "patch_with_rollback_rollback", {})
     snapshot = "%s (id %s)" % (record["snapshot_name"], record["snapshot_id"])
     cause = failed.get("cause")
@@ -790,7 +793,7 @@ def _record_rollback(record, host, server_id, host_vars, failed, settings):
                       + restore)
 
 
-def quiesced_seconds(marks, settings):
+def quiesced_seconds(marks: dict, settings: dict) -> float | None:
     """How long a host's own quiesce held (services stopped, or the user's quiesce tasks) until its thaw ended.
 
     At most the wave's snapshot phase, which is what is measured: the quiesce
@@ -802,7 +805,7 @@ def quiesced_seconds(marks, settings):
     return _round(float(marks["snapshot"]) - float(marks["preflight"]))
 
 
-def durations(start, times, end):
+def durations(start: float, times: dict, end: Any) -> dict[str, float | None]:
     """Seconds per phase: each lasts from the end of the phase before it that took place."""
     out, last = {}, start
     for phase in PHASES:
@@ -816,13 +819,14 @@ def durations(start, times, end):
     return out
 
 
-def build_records(wave, hostvars, preflight, snapshots_result, marks, cleanup_result, ledger_results, settings):
+def build_records(wave: dict, hostvars: Mapping, preflight: dict, snapshots_result: dict, marks: dict,
+                  cleanup_result: dict, ledger_results: dict, settings: dict) -> dict[str, dict]:
     return dict((host, build_record(host, wave, hostvars, preflight or {}, snapshots_result or {}, marks or {},
                                     cleanup_result or {}, ledger_results or {}, settings))
                 for host in sorted(wave["hosts"]))
 
 
-def ledger_targets(records, settings):
+def ledger_targets(records: dict[str, dict], settings: dict) -> list[dict]:
     """Hosts whose snapshot stays although they need no rollback: their record of finished runs names it."""
     return [{"host": host, "name": record["snapshot_name"], "status": record["status"]}
             for host, record in sorted(records.items())
@@ -831,7 +835,8 @@ def ledger_targets(records, settings):
 
 # -------------------------------------------------------------- the report
 
-def build_report(hostvars, all_hosts, records, settings, now=None):
+def build_report(hostvars: Mapping, all_hosts: list[str], records: dict | None, settings: dict,
+                 now: float | None = None) -> dict:
     """The run's report over every host of the play, and the summary lines."""
     now = time.time() if now is None else now
     hosts, run_id = {}, None
@@ -864,14 +869,14 @@ def build_report(hostvars, all_hosts, records, settings, now=None):
     return report
 
 
-def failed_hosts(report):
+def failed_hosts(report: dict) -> list[str]:
     """The hosts the run ends failed: those whose status says so. A dry run ends no host failed."""
     if report["dry_run"]:
         return []
     return [host for host, record in report["hosts"].items() if ends_failed(record["status"])]
 
 
-def summary_lines(report, report_file, write_error=None):
+def summary_lines(report: dict, report_file: str, write_error: str | None = None) -> list[str]:
     """The summary printed at the end of a run: a headline, then one line per host and its next step."""
     headline = "patch_with_rollback run %s%s: %s." % (
         report["run_id"], " (dry run)" if report["dry_run"] else "",

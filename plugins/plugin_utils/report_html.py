@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from typing import Any
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import PHASES
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import STATUSES as STATUS_TABLE
@@ -77,7 +78,7 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
 """
 
 
-def render(report):
+def render(report: dict) -> str:
     """The whole page for one report (the dict the role writes as JSON)."""
     report = report if isinstance(report, dict) else {}
     hosts = _hosts(report)
@@ -113,7 +114,7 @@ def render(report):
     return "\n".join(parts) + "\n"
 
 
-def _hosts(report):
+def _hosts(report: dict) -> list[dict]:
     """The hosts as dicts with a name, in order of wave, start and name."""
     raw = report.get("hosts")
     entries = []
@@ -125,7 +126,7 @@ def _hosts(report):
     return sorted(entries, key=lambda e: (_wave_key(e), _number(e.get("started_at")) or 0.0, e["name"]))
 
 
-def _wave(host):
+def _wave(host: dict) -> int | None:
     """The host's wave as a number (1, or "1" as text), or None."""
     try:
         return int(_text(host.get("wave")).strip())
@@ -133,15 +134,15 @@ def _wave(host):
         return None
 
 
-def _wave_key(host):
+def _wave_key(host: dict) -> tuple:
     return (0, _wave(host)) if _wave(host) is not None else (1, 0)
 
 
-def _text(value):
+def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _number(value):
+def _number(value: Any) -> float | None:
     """A finite float, or None for anything else (None, text, NaN, a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -149,7 +150,7 @@ def _number(value):
     return value if math.isfinite(value) else None
 
 
-def _seconds(value):
+def _seconds(value: Any) -> str:
     value = _number(value)
     if value is None:
         return ""
@@ -159,18 +160,18 @@ def _seconds(value):
     return "%d min %02d s" % (minutes, rest)
 
 
-def _status_colour(status):
+def _status_colour(status: str) -> str:
     return STATUSES.get(status, (UNKNOWN_STATUS_COLOUR, ""))[0]
 
 
-def _status_badge(status):
+def _status_badge(status: Any) -> str:
     status = _text(status) or "unknown"
     meaning = STATUSES.get(status, ("", ""))[1]
     return '<span class="status" style="background:%s" title="%s">%s</span>' % (
         _status_colour(status), escape(meaning), escape(status))
 
 
-def _meta_line(report, hosts):
+def _meta_line(report: dict, hosts: list[dict]) -> str:
     bits = ["%d host%s" % (len(hosts), "" if len(hosts) == 1 else "s")]
     waves = {_wave(h) for h in hosts} - {None}
     if waves:
@@ -180,7 +181,7 @@ def _meta_line(report, hosts):
     return ", ".join(bits)
 
 
-def _counts(hosts):
+def _counts(hosts: list[dict]) -> str:
     counts = {}
     for host in hosts:
         status = _text(host.get("status")) or "unknown"
@@ -190,7 +191,7 @@ def _counts(hosts):
     return '<ul class="counts">%s</ul>' % "".join(items)
 
 
-def _segments(host):
+def _segments(host: dict) -> list[tuple]:
     """(phase, start, seconds) of the host's phases in order; 'other' for its total beyond them."""
     start = 0.0
     segments = []
@@ -207,7 +208,7 @@ def _segments(host):
     return segments
 
 
-def _offsets(hosts):
+def _offsets(hosts: list[dict]) -> list[float]:
     """Each host's start on the shared axis: started_at from the earliest one, else 0."""
     starts = [_number(h.get("started_at")) for h in hosts]
     known = [s for s in starts if s is not None]
@@ -215,14 +216,14 @@ def _offsets(hosts):
     return [s - origin if s is not None else 0.0 for s in starts]
 
 
-def _tick_step(span):
+def _tick_step(span: float) -> float:
     for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200):
         if span / step <= 8:
             return step
     return 3600 * math.ceil(span / 8 / 3600)
 
 
-def _tick_label(value):
+def _tick_label(value: float) -> str:
     if value < 60:
         return "%d s" % value
     if value % 60 == 0:
@@ -230,7 +231,7 @@ def _tick_label(value):
     return "%d min %d s" % divmod(value, 60)
 
 
-def _timeline(hosts):
+def _timeline(hosts: list[dict]) -> str:
     if not hosts:
         return '<p class="none">No hosts in this report.</p>'
     offsets = _offsets(hosts)
@@ -240,7 +241,7 @@ def _timeline(hosts):
     span = step * math.ceil(end / step)
     plot = WIDTH - LABEL_WIDTH - RIGHT_MARGIN
 
-    def x_of(seconds):
+    def x_of(seconds: float) -> float:
         return LABEL_WIDTH + plot * seconds / span
 
     body = []
@@ -287,17 +288,17 @@ def _timeline(hosts):
         WIDTH, height, escape(described), "".join(axis), "".join(body))
 
 
-def _clip(text, length):
+def _clip(text: str, length: int) -> str:
     return text if len(text) <= length else text[:length - 1] + "\u2026"
 
 
-def _phase_legend():
+def _phase_legend() -> str:
     items = ['<li><span class="swatch" style="background:%s"></span>%s</li>' % (PHASE_COLOURS[p], p) for p in PHASES]
     items.append('<li><span class="swatch" style="background:%s"></span>other (waiting, reporting)</li>' % OTHER_COLOUR)
     return '<ul class="legend">%s</ul>' % "".join(items)
 
 
-def _snapshot_cell(host):
+def _snapshot_cell(host: dict) -> str:
     name, snapshot_id = _text(host.get("snapshot_name")), host.get("snapshot_id")
     if not name and snapshot_id is None:
         return '<span class="none">none</span>'
@@ -309,7 +310,7 @@ def _snapshot_cell(host):
     return text
 
 
-def _host_table(hosts):
+def _host_table(hosts: list[dict]) -> str:
     if not hosts:
         return '<p class="none">No hosts in this report.</p>'
     rows = ["<tr><th>host</th><th>wave</th><th>status</th><th>snapshot</th><th>time</th><th>what failed</th></tr>"]
@@ -324,7 +325,7 @@ def _host_table(hosts):
     return "<table>%s</table>" % "".join(rows)
 
 
-def _manual_steps(hosts):
+def _manual_steps(hosts: list[dict]) -> str:
     steps = [(h["name"], _text(h.get("manual_step"))) for h in hosts if _text(h.get("manual_step")).strip()]
     if not steps:
         return '<p class="none">None: no host needs a step by hand.</p>'
@@ -332,7 +333,7 @@ def _manual_steps(hosts):
     return "<ol>%s</ol>" % "".join(items)
 
 
-def _messages(hosts):
+def _messages(hosts: list[dict]) -> str:
     out = []
     for host in hosts:
         lines = []

@@ -12,11 +12,12 @@ unreachable one is appended to the host's fact ``vpsorg_cloud_unreachable``,
 ignored or not, whatever the task's own settings were.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
 import time
+from typing import Any
 
 # Imported here for the workers' sake, not this module's: Ansible forks a worker
 # from this process for every task and host, and the role patch_with_rollback
@@ -28,18 +29,18 @@ from ansible_collections.vpsorg.cloud.plugins.filter import patch_with_rollback 
 FACT = "vpsorg_cloud_unreachable"
 
 
-def _part(result, name):
+def _part(result: Any, name: str) -> Any:
     # ansible-core 2.19 names them host and task; 2.17 and 2.18 only _host and _task.
     value = getattr(result, name, None)
     return value if value is not None else getattr(result, "_" + name)
 
 
-def _return_data(result):
+def _return_data(result: Any) -> dict:
     data = getattr(result, "_return_data", None)
     return data if data is not None else result._result
 
 
-def describe(result):
+def describe(result: Any) -> dict:
     """The entry recorded for one unreachable result."""
     task = _part(result, "task")
     data = _return_data(result)
@@ -59,13 +60,13 @@ def describe(result):
 class UnreachableRecorder:
     """Mixed into a strategy before its base class: records unreachable results as host facts."""
 
-    def run(self, iterator, play_context):
+    def run(self, iterator: Any, play_context: Any) -> int:
         # An empty record proves to the role that this play keeps one.
         for host in self._inventory.get_hosts(iterator._play.hosts):
             self._records_for(host.name)
         return super(UnreachableRecorder, self).run(iterator, play_context)
 
-    def _records_for(self, host_name):
+    def _records_for(self, host_name: str) -> list[dict]:
         if not hasattr(self, "_vpsorg_unreachable"):
             self._vpsorg_unreachable = {}
         if host_name not in self._vpsorg_unreachable:
@@ -73,7 +74,7 @@ class UnreachableRecorder:
             self._variable_manager.set_nonpersistent_facts(host_name, {FACT: []})
         return self._vpsorg_unreachable[host_name]
 
-    def _process_pending_results(self, *args, **kwargs):
+    def _process_pending_results(self, *args: Any, **kwargs: Any) -> list:
         results = super(UnreachableRecorder, self)._process_pending_results(*args, **kwargs)
         for result in results:
             if result.is_unreachable():
