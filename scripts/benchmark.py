@@ -18,7 +18,13 @@ the ratios are ours / uri (below 1.0 means the collection does better):
   verify, clean-up; one wave; 10 s and 30 s snapshots) against the fleet
   snapshot playbook over the same servers: the wall-time ratio, requests per
   host (429s not counted) and task results per host (dispatches, counted by
-  scripts/bench/callback_plugins/dispatch_count.py).
+  scripts/bench/callback_plugins/dispatch_count.py);
+- the same role against the bare workflow a user writes without any safety
+  (scripts/bench/bare_workflow.yml: one fleet snapshot task, the same patch,
+  one fleet delete task), in an account where each server holds 2 other
+  snapshots that both must leave alone: wall time, requests per host and
+  their ratios, with the targets (role <= 1.2x bare at N = 20, <= 1.3x at
+  N = 100; requests <= 1.1x).
 """
 
 import argparse
@@ -285,8 +291,59 @@ def sock_free_port():
         return sock.getsockname()[1]
 
 
+# Snapshots of other names on every server, for the role and the bare workflow: an account in use,
+# whose snapshots neither may delete (the issue: "in an account that holds other snapshots").
+OTHER_SNAPSHOTS = ("before-migration", "weekly-20261101")
+# The issue's targets, role / bare: wall time by fleet size, and requests at any size.
+BARE_WALL_TARGETS = {20: 1.2, 100: 1.3}
+BARE_REQUEST_TARGET = 1.1
+
+
+def seed_others(bench, count):
+    """Two completed snapshots of other names on each of the first ``count`` servers: their ids."""
+    state = bench.sim.state
+    durations = dict(state.config["durations"])
+    state.configure(durations={"snapshot": 0.0})  # completed before the first round, as in tests/e2e seed()
+    ids = set(state.create_snapshot(server_id, name)["id"]
+              for server_id in bench.servers[:count] for name in OTHER_SNAPSHOTS)
+    state.configure(durations=durations)
+    state.advance()  # the simulator ends operations when it handles a request; none came yet
+    unfinished = [s["id"] for s in state.list_snapshots() if s["id"] in ids and s["status"] != "completed"]
+    if unfinished:
+        raise SystemExit("seeded snapshots not completed: %s" % unfinished)
+    return ids
+
+
+def clear_runs(bench, others):
+    """Delete what the runs left (the fleet playbook keeps its snapshots), not the ``others``."""
+    for snapshot in bench.sim.state.list_snapshots():
+        if snapshot["id"] not in others:
+            bench.sim.state.delete_snapshot(snapshot["id"])
+
+
+def check_left(bench, side, others):
+    """After the role or the bare workflow: every other snapshot is still there, and none of its own is."""
+    left = set(s["id"] for s in bench.sim.state.list_snapshots())
+    if others - left:
+        raise SystemExit("%s deleted %d snapshots of other names" % (side, len(others - left)))
+    if side in ("role", "bare") and left - others:
+        raise SystemExit("%s left %d of its snapshots" % (side, len(left - others)))
+
+
+def target_text(ratio, target):
+    return "target <= %.1f, %s" % (target, "met" if ratio <= target else "MISSED")
+
+
+def wall_target_text(count, ratio):
+    """The issue sets the wall-time target at N = 20 and 100 only; other sizes show both."""
+    if count in BARE_WALL_TARGETS:
+        return target_text(ratio, BARE_WALL_TARGETS[count])
+    return "targets <= %s" % ", ".join("%.1f at N = %d" % (t, n) for n, t in sorted(BARE_WALL_TARGETS.items()))
+
+
 def role(bench, count, duration, rounds):
-    """The role over ``count`` hosts (snapshot, a trivial patch, verify, clean-up; one wave) against the fleet playbook."""
+    """The role over ``count`` hosts (snapshot, a trivial patch, verify, clean-up; one wave) against the fleet
+    playbook and the bare workflow, in an account where each server holds other snapshots."""
     bench.sim.state.configure(durations={"snapshot": float(duration)})
     report = os.path.join(bench.root, "role-report.json")
     # Local connections: no port to wait for. Host variables, so that one host can say otherwise (dead_host).
@@ -295,12 +352,16 @@ def role(bench, count, duration, rounds):
                      for s in bench.servers[:count])
     role_vars = {"patch_with_rollback_patch_tasks": os.path.join(BENCH, "trivial_patch.yml"),
                  "patch_with_rollback_first_wave": "100%", "patch_with_rollback_report_path": report}
-    print("\nThe role patch_with_rollback against the fleet snapshot playbook: %d hosts, %d s snapshots, one wave, "
-          "a trivial patch, forks 20 (%d alternated rounds)" % (count, duration, rounds))
-    totals = {"role": [0.0, 0, 0.0], "fleet": [0.0, 0, 0.0]}
+    print("\nThe role patch_with_rollback against the fleet snapshot playbook and the bare workflow: %d hosts, %d s "
+          "snapshots, %d other snapshots per server, one wave, a trivial patch, forks 20 (%d alternated rounds)"
+          % (count, duration, len(OTHER_SNAPSHOTS), rounds))
+    bench.clear_snapshots()
+    others = seed_others(bench, count)
+    totals = {"role": [0.0, 0, 0.0], "fleet": [0.0, 0, 0.0], "bare": [0.0, 0, 0.0]}
     for round_ in range(rounds):
-        for side in (("role", "fleet") if round_ % 2 == 0 else ("fleet", "role")):
-            bench.clear_snapshots()
+        # Reversed every round: each pair of sides alternates, role and bare side by side.
+        for side in (("role", "bare", "fleet") if round_ % 2 == 0 else ("fleet", "bare", "role")):
+            clear_runs(bench, others)
             if side == "role":
                 seconds, requests, per_host, counted = counted_run(bench, "vpsorg.cloud.patch_with_rollback", count,
                                                                    role_vars, host_vars)
@@ -308,14 +369,20 @@ def role(bench, count, duration, rounds):
                     statuses = sorted(set(h["status"] for h in json.load(handle)["hosts"].values()))
                 if statuses != ["patched"]:
                     raise SystemExit("the role did not patch every host: %s" % statuses)
+            elif side == "bare":
+                # The role's name style: its prefix, then the run (here the round).
+                seconds, requests, per_host, counted = counted_run(
+                    bench, os.path.join(BENCH, "bare_workflow.yml"), count, {"snapshot_name": "pre-patch-bare-%d" % round_})
             else:
                 seconds, requests, per_host, counted = counted_run(
                     bench, "vpsorg.cloud.snapshot", count, {"snapshot_name": "bench-%d" % round_,
                                                             "snapshot_prefix": "bench-"})
+            check_left(bench, side, others)
             for index, value in enumerate((seconds, requests, per_host)):
                 totals[side][index] += value
             print("  round %d %-5s %6.1f s %5d requests %5.2f per host %5.1f task results per host" % (
                 round_ + 1, side, seconds, requests, requests / float(count), per_host))
+    print("  the %d other snapshots are all still there after the rounds" % len(others))
     role_mean, fleet_mean = (totals[side][0] / rounds for side in ("role", "fleet"))
     dead_host(bench, count, role_vars, host_vars, report, role_mean)
     # What no role that patches each host can go below: the trivial patch alone, one task per host.
@@ -326,6 +393,18 @@ def role(bench, count, duration, rounds):
           "%.1f s, ratio %.2f" % (count, patch_alone, fleet_mean + patch_alone, (fleet_mean + patch_alone) / fleet_mean))
     print("  role: %.2f requests per host (429s not counted), %.1f task results per host" % (
         totals["role"][1] / float(rounds * count), totals["role"][2] / rounds))
+    bare_line(count, rounds, totals)
+
+
+def bare_line(count, rounds, totals):
+    """The role against the bare workflow: wall time and requests per host, their ratios and the targets."""
+    role_mean, bare_mean = totals["role"][0] / rounds, totals["bare"][0] / rounds
+    role_requests, bare_requests = (totals[side][1] / float(rounds * count) for side in ("role", "bare"))
+    wall_ratio, request_ratio = role_mean / bare_mean, role_requests / bare_requests
+    print("  bare workflow (fleet snapshot, patch, fleet delete): %.1f s; role / bare wall time %.2f (%s)" % (
+        bare_mean, wall_ratio, wall_target_text(count, wall_ratio)))
+    print("  bare: %.2f requests per host (429s not counted), %.1f task results per host; role / bare requests %.2f "
+          "(%s)" % (bare_requests, totals["bare"][2] / rounds, request_ratio, target_text(request_ratio, BARE_REQUEST_TARGET)))
 
 
 def main():
