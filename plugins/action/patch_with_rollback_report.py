@@ -54,7 +54,7 @@ def write_file(path, text):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("hosts", "path", "page", "check_mode"))
+    _VALID_ARGS = frozenset(("hosts", "path", "page", "check_mode", "job_id"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -74,5 +74,7 @@ class ActionModule(ActionBase):
         if not page_error:
             summary.append("Page: %s" % page)
         result.update(changed=False, report=report, path=path, page=page, write_error=write_error,
-                      page_error=page_error, summary=summary, failed_hosts=logic.failed_hosts(report))
+                      page_error=page_error, summary=summary, failed_hosts=logic.failed_hosts(report),
+                      published={logic.published_key(args.get("job_id"), report["run_id"]):
+                                 logic.published_report(report, args.get("job_id"))})
         return result

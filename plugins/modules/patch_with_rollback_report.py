@@ -36,6 +36,12 @@ options:
     description: Whether the run was a dry run, as the report says.
     type: bool
     default: false
+  job_id:
+    description:
+      - The AWX / Automation Controller job's id, which names the report published in RV(published); without it the
+        run id does.
+    type: str
+    version_added: 2.1.0
 """
 
 EXAMPLES = r"""
@@ -81,5 +87,18 @@ failed_hosts:
   returned: always
   type: list
   elements: str
+  version_added: 2.1.0
+published:
+  description:
+    - The report as the role publishes it for the later jobs of an AWX workflow (set_stats), under a key of this job's
+      own, C(patch_with_rollback_report_<job id>) (else C(_<run id>)), so that AWX's key-by-key merge of several jobs'
+      artifacts keeps every job's.
+    - Compact, about 200 bytes per host - C(run_id), C(dry_run), C(generated_at), C(job_id), and C(hosts), each with
+      C(status), C(cause), C(snapshot_id), C(wave), C(started_at), C(seconds) and, when there is one, C(manual_step).
+  returned: always
+  type: dict
+  sample: {patch_with_rollback_report_5010: {run_id: CHG-42, dry_run: false, generated_at: "2026-12-06T10:00:00Z",
+           job_id: "5010", hosts: {web-01: {status: patched, cause: null, snapshot_id: 901, wave: 1,
+           started_at: 1796554000.1, seconds: 31.2}}}}
   version_added: 2.1.0
 """

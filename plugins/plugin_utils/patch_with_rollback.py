@@ -869,6 +869,34 @@ def build_report(hostvars: Mapping, all_hosts: list[str], records: dict | None, 
     return report
 
 
+# What each host's published record keeps of its full record: enough for a fleet summary and the next step.
+PUBLISHED_FIELDS = ("status", "cause", "snapshot_id", "wave", "started_at", "manual_step")
+PUBLISHED_PREFIX = "patch_with_rollback_report_"
+
+
+def published_key(job_id: Any, run_id: Any) -> str:
+    """The set_stats key of one job's report: its own, so that AWX's key-by-key merge of the artifacts of several
+    jobs (the slices of a sliced job, a canary job) keeps every job's. The AWX job id, else the run id."""
+    return PUBLISHED_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", str(job_id or run_id or "run"))
+
+
+def published_report(report: dict, job_id: Any) -> dict:
+    """The job's report as it is published for later jobs of a workflow: compact, one small entry per host.
+
+    Each entry has the fields of PUBLISHED_FIELDS (manual_step only when there is one) and ``seconds``, the
+    host's total time; the full record stays in the report file and in set_stats' ``patch_with_rollback``.
+    """
+    hosts = {}
+    for host, record in report["hosts"].items():
+        entry = {name: record.get(name) for name in PUBLISHED_FIELDS if name != "manual_step"}
+        entry["seconds"] = _get(record.get("durations") or {}, "total")
+        if record.get("manual_step"):
+            entry["manual_step"] = record["manual_step"]
+        hosts[host] = entry
+    return {"run_id": report["run_id"], "dry_run": report["dry_run"], "generated_at": report["generated_at"],
+            "job_id": None if job_id in (None, "") else str(job_id), "hosts": hosts}
+
+
 def failed_hosts(report: dict) -> list[str]:
     """The hosts the run ends failed: those whose status says so. A dry run ends no host failed."""
     if report["dry_run"]:

@@ -7,10 +7,15 @@ import os
 import re
 
 from ansible.parsing.dataloader import DataLoader
+from jinja2 import StrictUndefined, UndefinedError
+from jinja2.nativetypes import NativeEnvironment
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SETUP = os.path.join(ROOT, "docs", "awx", "awx_setup.yml")
 PLAIN_VAR = re.compile(r"\{\{ *([a-z_]+) *\}\}")
+# A value that is one expression ("{{ a if b else {} }}"), evaluated at set-up time when it names only the play's vars.
+EXPRESSION = re.compile(r"\{\{(.*)\}\}", re.S)
+JINJA = NativeEnvironment(undefined=StrictUndefined)
 
 
 def plain(value):
@@ -58,7 +63,14 @@ def fill(value, variables):
     if isinstance(value, str):
         whole = PLAIN_VAR.fullmatch(value.strip())
         if whole and whole.group(1) in variables:
-            return variables[whole.group(1)]
+            return fill(variables[whole.group(1)], variables)
+        expression = EXPRESSION.fullmatch(value.strip())
+        if expression and "{{" not in expression.group(1):
+            try:
+                return fill(JINJA.compile_expression(expression.group(1).strip(), undefined_to_none=False)(**variables),
+                            variables)
+            except UndefinedError:
+                pass  # a job-time template (!unsafe in the playbook): AWX gets it as text
         return PLAIN_VAR.sub(lambda m: str(variables[m.group(1)]) if m.group(1) in variables else m.group(0), value)
     return value
 

@@ -13,6 +13,7 @@ from conftest import ROOT, ansible, this_collection_path
 
 PROJECT = os.path.join(ROOT, "docs", "awx", "example-project")
 PATCH = "VPS.org: patch with rollback"
+MERGE = "VPS.org: merge patch reports"
 STAND_INS = {"str": "x", "int": 1, "bool": True, "list": [], "dict": {}, "float": 1.0, "path": "/x", "raw": "x"}
 
 
@@ -95,9 +96,15 @@ def test_the_patch_template():
                                  "patch_with_rollback_max_fail_percentage", "patch_with_rollback_run_id", "target"]
     assert questions["patch_with_rollback_cleanup"]["choices"].split("\n") == ["delete", "keep", "keep_newest"]
     assert template["survey_enabled"] is True
-    # Each job writes its own report into the shared folder, named after the run and the job.
+    # No shared folder by default: the reports travel in the jobs' artifacts, and the merge reads them there.
+    assert template["extra_vars"] == {} and job_templates()[MERGE]["extra_vars"] == {}
+    # With one, each job writes its own report into the shared folder, named after the run and the job.
+    shared = job_templates(setup_vars={"vpsorg_awx_report_dir": "/var/lib/vpsorg-reports"})
+    template = shared[PATCH]
     assert template["extra_vars"]["vpsorg_report_dir"] == "/var/lib/vpsorg-reports"
     assert template["extra_vars"]["patch_with_rollback_report_path"].startswith("{{ vpsorg_report_dir }}/patch-")
+    assert shared[MERGE]["extra_vars"]["report_merge_sources"] == ["/var/lib/vpsorg-reports"]
+    assert shared[MERGE]["extra_vars"]["report_merge_pattern"].startswith("patch-{{ (patch_with_rollback_run_id")
 
 
 def test_every_project_playbook_has_a_template():

@@ -108,18 +108,23 @@ class Workflow:
 
     def __init__(self, awx, reports):
         self.awx = awx
+        # reports: the shared folder (vpsorg_awx_report_dir); "" for none, the jobs' artifacts then carry the reports.
         self.templates = job_templates(setup_vars={"vpsorg_awx_report_dir": reports})
         self.nodes = {n["identifier"]: n for n in workflow("VPS.org: patch with a canary")["workflow_nodes"]}
         self.survey = {"patch_with_rollback_run_id": RUN_ID}
         self.jobs = {}
+        # What AWX hands the next nodes: every finished node's artifacts, merged key by key (dict.update), a
+        # sliced job's being its slices' artifacts merged in job order (WorkflowJob.get_effective_artifacts).
+        self.artifacts = {}
 
     def extra_vars(self, node):
-        """Lowest first: the template's extra vars, its survey's defaults, the node's, the workflow's."""
+        """Lowest first: the template's extra vars, its survey's defaults, the node's, the artifacts of the nodes
+        before it, the workflow's (as AWX's WorkflowJobNode.get_job_kwargs orders them)."""
         template = self.template(node)
-        variables = dict(template["extra_vars"], **(DEMO_VARS if template["name"] == PATCH else {}))
+        variables = dict(template.get("extra_vars") or {}, **(DEMO_VARS if template["name"] == PATCH else {}))
         if template.get("survey_enabled"):
             variables.update((q["variable"], q["default"]) for q in template["survey_spec"]["spec"] if "default" in q)
-        return dict(variables, **self.nodes[node].get("extra_data", {}), **self.survey)
+        return dict(variables, **self.nodes[node].get("extra_data", {}), **self.artifacts, **self.survey)
 
     def template(self, node):
         return self.templates[self.nodes[node]["unified_job_template"]["name"]]
@@ -139,6 +144,8 @@ class Workflow:
         self.jobs[node] = jobs
         # A node (all of a sliced job's slices) ends when every job of it ended.
         statuses = [job.wait().status for job in jobs]
+        for job in jobs:
+            self.artifacts.update(job.stats())
         succeeded = set(statuses) == {"successful"}
         edges = spec.get("related", {})
         return [n["identifier"] for n in edges.get("success_nodes" if succeeded else "failure_nodes", [])
@@ -271,8 +278,29 @@ def test_canary_then_24_hosts_in_4_slices_at_once_under_429s(tmp_path):
         assert {name: e["status"] for name, e in fleet_report["hosts"].items()} == {n: expected_status(n) for n in NAMES}
         assert fleet_report["hosts"]["node-11"]["source"] == os.path.join(reports, "patch-%s-job-5012.json" % RUN_ID)
         assert stats_of(merge)["patch_with_rollback_fleet"]["statuses"] == fleet_report["statuses"]
+
+        # The merge through AWX itself: each job published its report under a key of its own, which AWX's
+        # key-by-key merge of the five jobs' artifacts keeps. A merge job handed those (and no folder) sums up
+        # the same fleet.
+        published = sorted(key for key in flow.artifacts if key.startswith("patch_with_rollback_report_"))
+        assert published == ["patch_with_rollback_report_%d" % job for job in (5000, 5010, 5011, 5012, 5013)]
+        from_artifacts = awx.launch(5100, os.path.join(PROJECT, "report_merge.yml"), NAMES,
+                                    extra_vars=dict(flow.artifacts), template="VPS.org: merge patch reports")
+        assert from_artifacts.wait().status == "successful", from_artifacts.runner.stdout.read()[-3000:]
+        assert_same_fleet(from_artifacts.report("patch_with_rollback-fleet-report.json"), fleet_report)
     finally:
         fleet.stop()
+
+
+def assert_same_fleet(merged, from_files):
+    """The fleet summary merged from the jobs' artifacts says what the one merged from their report files says."""
+    for field in ("total_hosts", "statuses", "needs_attention", "duplicates", "run_ids", "dry_run"):
+        assert merged[field] == from_files[field], field
+    assert [r["hosts"] for r in merged["reports"]] == [r["hosts"] for r in from_files["reports"]]
+    assert [r["statuses"] for r in merged["reports"]] == [r["statuses"] for r in from_files["reports"]]
+    for name, entry in from_files["hosts"].items():
+        kept = {field: entry.get(field) for field in ("status", "cause", "snapshot_id", "wave", "manual_step")}
+        assert {field: merged["hosts"][name].get(field) for field in kept} == kept, name
 
 
 def test_a_failed_canary_stops_the_workflow_before_the_fleet(tmp_path):
@@ -297,5 +325,38 @@ def test_a_failed_canary_stops_the_workflow_before_the_fleet(tmp_path):
         assert merge.runner.status == "successful"
         summary = merge.report("patch_with_rollback-fleet-report.json")
         assert summary["statuses"] == {"rolled_back": 1} and summary["needs_attention"] == [CANARY]
+    finally:
+        fleet.stop()
+
+
+def test_without_a_shared_folder_the_merge_reads_what_the_jobs_published(tmp_path):
+    """docs/awx/awx_setup.yml's default: no report folder; the canary, the slices and the merge share nothing
+    but what AWX hands from node to node (the artifacts)."""
+    names = ["node-%02d" % number for number in range(1, 9)]  # every slice keeps a host besides the canary
+    fleet = Fleet(str(tmp_path), [(name, SERVER[name], "health" if name == "node-04" else None) for name in names],
+                  durations=FAST)
+    try:
+        flow = Workflow(Awx(str(tmp_path), fleet, collections_path(), groups={"canary": [CANARY]}), "")
+        assert flow.run() == ["canary", "fleet", "merge"]
+        [canary], slices, [merge] = flow.jobs["canary"], flow.jobs["fleet"], flow.jobs["merge"]
+        assert [job.job_id for job in slices] == [5010, 5011, 5012, 5013]
+        # No shared folder: each job's report and page stayed among its own artifacts.
+        for job in [canary] + slices:
+            assert sorted(f for f in os.listdir(job.artifact_dir) if f.startswith("patch_with_rollback")) == [
+                "patch_with_rollback-report.html", "patch_with_rollback-report.json"]
+        assert merge.runner.status == "successful", merge.runner.stdout.read()[-3000:]
+        summary = merge.report("patch_with_rollback-fleet-report.json")
+        assert summary["statuses"] == {"patched": 7, "rolled_back": 1} and summary["needs_attention"] == ["node-04"]
+        assert [(r["source"], r["hosts"]) for r in summary["reports"]] == [
+            ("patch_with_rollback_report_%d" % job.job_id, len(job.report()["hosts"])) for job in [canary] + slices]
+        assert [r["hosts"] for r in summary["reports"]] == [1, 2, 2, 1, 2]
+        assert summary["hosts"]["node-04"]["manual_step"] and summary["hosts"]["node-04"]["cause"]
+
+        # The same summary as from the jobs' report files.
+        files = [os.path.join(job.artifact_dir, "patch_with_rollback-report.json") for job in [canary] + slices]
+        from_files = flow.awx.launch(5100, os.path.join(PROJECT, "report_merge.yml"), names,
+                                     extra_vars={"report_merge_sources": files}, template="VPS.org: merge patch reports")
+        assert from_files.wait().status == "successful", from_files.runner.stdout.read()[-3000:]
+        assert_same_fleet(summary, from_files.report("patch_with_rollback-fleet-report.json"))
     finally:
         fleet.stop()

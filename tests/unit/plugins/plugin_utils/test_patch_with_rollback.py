@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -404,3 +405,28 @@ def test_the_longest_quiesce_is_reported_only_for_a_quiesce_that_holds():
     plain = logic.build_report({}, ["web"], {"web": record(PATCHED_VARS)}, {"check_mode": False}, now=0)
     assert plain["longest_quiesce_seconds"] is None
     assert "quiesce" not in logic.summary_lines(plain, "/r.json")[0]
+
+
+def test_each_job_publishes_a_compact_report_under_a_key_of_its_own():
+    assert logic.published_key(5010, "CHG-42") == "patch_with_rollback_report_5010"
+    assert logic.published_key(None, "CHG-42/b") == "patch_with_rollback_report_CHG_42_b"  # outside AWX: the run id
+    hosts = {}
+    for number in range(1000):
+        name = "web-%04d.prod.example.com" % number
+        hosts[name] = {"host": name, "run_id": "CHG-42", "wave": 1 + number // 100, "server_id": 100000 + number,
+                       "status": "patched", "snapshot_id": 9000000 + number, "snapshot_name": "pre-patch-CHG-42",
+                       "snapshot_kept": False, "cause": None, "manual_step": None, "message": "Patched and verified.",
+                       "started_at": 1796554000.1, "preflight": {"passed": True, "problems": []},
+                       "durations": {"preflight": 1.2, "snapshot": 31.4, "patch": 19.5, "verify": 3.1, "rollback": None,
+                                     "cleanup": 1.0, "total": 56.2}}
+    hosts["web-0007.prod.example.com"].update(status="rolled_back", cause="Patch: failed", manual_step="Run again")
+    report = {"run_id": "CHG-42", "dry_run": False, "generated_at": "2026-12-06T10:00:00Z", "hosts": hosts}
+    published = logic.published_report(report, 5010)
+    assert published["job_id"] == "5010" and published["run_id"] == "CHG-42" and published["dry_run"] is False
+    assert published["hosts"]["web-0007.prod.example.com"] == {
+        "status": "rolled_back", "cause": "Patch: failed", "snapshot_id": 9000007, "wave": 1,
+        "started_at": 1796554000.1, "seconds": 56.2, "manual_step": "Run again"}
+    assert "manual_step" not in published["hosts"]["web-0008.prod.example.com"]
+    # What AWX keeps and hands on per job: about 150 bytes a host (docs/awx.md), a third of the full records.
+    size = len(json.dumps(published))
+    assert 140000 < size < 160000 and size * 3 < len(json.dumps(hosts))
