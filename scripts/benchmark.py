@@ -413,6 +413,7 @@ def main():
     parser.add_argument("--sizes", default="20,100", help="fleet sizes")
     parser.add_argument("--only", default="", help="fleet, polling, per-task, account, scaling or role")
     parser.add_argument("--scaling-sizes", default="10,100,300,1000", help="fleet sizes of --only scaling")
+    parser.add_argument("--role-durations", default="10,30", help="snapshot seconds of --only role")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vpsorg-bench-") as root:
         bench = Bench(root)
@@ -433,7 +434,7 @@ def main():
                 scaling(bench, [int(s) for s in args.scaling_sizes.split(",")])
             if args.only in ("", "role"):
                 for size in (int(s) for s in args.sizes.split(",")):
-                    for duration in (10, 30):
+                    for duration in (int(d) for d in args.role_durations.split(",")):
                         role(bench, size, duration, max(2, args.rounds))
         finally:
             bench.stop()
