@@ -138,7 +138,7 @@ class Progress:
             self.say("wave     %s" % WAVE_TASKS[task])
             self.wait_for(WAVE_TASKS[task])
         elif kind == "runner_on_ok" and task == "Start the wave":
-            self.announce_wave(data.get("res", {}).get("ansible_facts", {}).get("patch_with_rollback_wave") or {})
+            self.announce_wave(data.get("res", {}).get("ansible_facts", {}).get("__patch_with_rollback_wave") or {})
         elif task in WAVE_TASKS:
             return
         elif host in self.breaks and kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):

@@ -295,7 +295,7 @@ def judge_host(host: str, wave: dict, hostvars: Mapping, snapshots: list[dict], 
     """One host's preflight: what was seen, every problem found (in this order), and whether the host may be patched."""
     entry = wave["hosts"][host]
     server_id = entry["server_id"]
-    probe = _registered(hostvars, host, "patch_with_rollback_probe")
+    probe = _registered(hostvars, host, "__patch_with_rollback_probe")
     reachable = bool(probe) and not probe.get("unreachable")
     readable = reachable and not probe.get("failed")
     sharing = (wave.get("shared_servers") or {}).get(str(server_id))
@@ -418,7 +418,7 @@ def unreachable_servers(wave: dict, hostvars: Mapping) -> list[int]:
     """The servers of starting hosts that the probe could not reach: they are read, to say why."""
     return sorted(set(entry["server_id"] for host, entry in wave["hosts"].items()
                       if entry["starts"] and entry["server_id"] is not None
-                      and _registered(hostvars, host, "patch_with_rollback_probe").get("unreachable")))
+                      and _registered(hostvars, host, "__patch_with_rollback_probe").get("unreachable")))
 
 
 def passed(preflight: dict[str, dict]) -> list[str]:
@@ -445,7 +445,7 @@ def snapshot_results(snapshots_result: Mapping) -> dict[Any, dict]:
 def snapshot_takers(wave: dict, preflight: dict[str, dict], hostvars: Mapping) -> list[str]:
     """The hosts whose snapshot is taken: preflight passed, and the quiesce ended well."""
     return [host for host in passed(preflight)
-            if not _get(_vars(hostvars, host), "patch_with_rollback_quiesce_failure")
+            if not _get(_vars(hostvars, host), "__patch_with_rollback_quiesce_failure")
             and not lost_before_patch(hostvars, host, wave["hosts"][host]["unreachable_seen"])]
 
 
@@ -453,7 +453,7 @@ def lost_before_patch(hostvars: Mapping, host: str, seen: int | None) -> list[di
     """Tasks that could not reach a host that passed preflight, from the wave's start to the patch's (quiesce, thaw)."""
     host_vars = _vars(hostvars, host)
     record = _get(host_vars, UNREACHABLE_FACT) or []
-    end = _get(_get(host_vars, "patch_with_rollback_patch_seen", {}), host)
+    end = _get(_get(host_vars, "__patch_with_rollback_patch_seen", {}), host)
     return list(record[seen:end]) if seen is not None else []
 
 
@@ -461,8 +461,8 @@ def missed_in_patch(hostvars: Mapping, host: str) -> list[dict]:
     """The tasks of the host's patch that could not reach it (the strategy's record between the patch's start and end)."""
     host_vars = _vars(hostvars, host)
     return missed_between(_get(host_vars, UNREACHABLE_FACT),
-                          _get(_get(host_vars, "patch_with_rollback_patch_seen", {}), host),
-                          _get(_get(host_vars, "patch_with_rollback_patch_ended_seen", {}), host))
+                          _get(_get(host_vars, "__patch_with_rollback_patch_seen", {}), host),
+                          _get(_get(host_vars, "__patch_with_rollback_patch_ended_seen", {}), host))
 
 
 def missed_between(record: list[dict] | None, start: Any, end: Any) -> list[dict]:
@@ -475,13 +475,13 @@ def missed_between(record: list[dict] | None, start: Any, end: Any) -> list[dict
 def patch_failure_of(hostvars: Mapping, host: str) -> dict | None:
     """What failed the host's patch or verification: the rescue's record, or a patch cut short; None if nothing."""
     host_vars = _vars(hostvars, host)
-    kept = _get(host_vars, "patch_with_rollback_failure")
+    kept = _get(host_vars, "__patch_with_rollback_failure")
     if kept:
         return kept
     missed = missed_in_patch(hostvars, host)
     if missed:
         return {"phase": "patch", "cause": incomplete_cause(missed), "unreachable_tasks": [m.get("task") for m in missed],
-                "at": _get(_get(host_vars, "patch_with_rollback_marks", {}), "patch")}
+                "at": _get(_get(host_vars, "__patch_with_rollback_marks", {}), "patch")}
     return None
 
 
@@ -490,8 +490,8 @@ def verified(wave: dict, hostvars: Mapping) -> list[str]:
     found = []
     for host in sorted(wave["hosts"]):
         host_vars = _vars(hostvars, host)
-        patching = _get(host_vars, "patch_with_rollback_patching") or []
-        connection = _registered(hostvars, host, "patch_with_rollback_connection")
+        patching = _get(host_vars, "__patch_with_rollback_patching") or []
+        connection = _registered(hostvars, host, "__patch_with_rollback_connection")
         if host in patching and not patch_failure_of(hostvars, host) and connection \
                 and not _failed(connection) and not connection.get("skipped"):
             found.append(host)
@@ -513,7 +513,7 @@ def patchers(wave: dict, preflight: dict[str, dict], hostvars: Mapping, snapshot
         return []
     by_server = snapshot_results(snapshots_result)
     return [host for host in snapshot_takers(wave, preflight, hostvars)
-            if snapshot_of(host, wave, by_server) and not _get(_vars(hostvars, host), "patch_with_rollback_thaw_failure")]
+            if snapshot_of(host, wave, by_server) and not _get(_vars(hostvars, host), "__patch_with_rollback_thaw_failure")]
 
 
 # -------------------------------------------------------------- the records
@@ -664,7 +664,7 @@ def _not_snapshotted(case: HostCase) -> HostCase | None:
 
 def _snapshot_phase_failure(case: HostCase, entry: dict, result: dict) -> str | None:
     """What failed between the preflight and the patch: the quiesce, the snapshot or the thaw (None: nothing)."""
-    quiesce = _get(case.host_vars, "patch_with_rollback_quiesce_failure")
+    quiesce = _get(case.host_vars, "__patch_with_rollback_quiesce_failure")
     lost = lost_before_patch(case.hostvars, case.host, case.entry["unreachable_seen"]) if not quiesce else []
     if quiesce or lost:
         return quiesce or incomplete_cause(lost, "quiesce")
@@ -674,7 +674,7 @@ def _snapshot_phase_failure(case: HostCase, entry: dict, result: dict) -> str | 
         if snapshot.get("id") and snapshot.get("status") != COMPLETED:
             failure += " (last seen %s)" % snapshot.get("status")
         return failure
-    return _get(case.host_vars, "patch_with_rollback_thaw_failure")
+    return _get(case.host_vars, "__patch_with_rollback_thaw_failure")
 
 
 def _snapshot_only(case: HostCase) -> HostCase | None:
@@ -695,13 +695,13 @@ def _patch_failed(case: HostCase) -> HostCase | None:
     in_verify = failed.get("phase") == "verify"
     case.times.update(patch=case.marks.get("patch") if in_verify else failed.get("at"),
                       verify=failed.get("at") if in_verify else None,
-                      rollback=_get(_get(case.host_vars, "patch_with_rollback_rollback", {}), "at"))
+                      rollback=_get(_get(case.host_vars, "__patch_with_rollback_rollback", {}), "at"))
     return case.end(_end=case.times["rollback"] or failed.get("at"))
 
 
 def _lost(case: HostCase) -> HostCase | None:
     """Never reached the end of its verification, yet no failure was recorded: the host left the play."""
-    verified_by = _registered(case.hostvars, case.host, "patch_with_rollback_connection")
+    verified_by = _registered(case.hostvars, case.host, "__patch_with_rollback_connection")
     if verified_by and not _failed(verified_by):
         return GO_ON
     restore = _restore_step(case.settings, case.host, case.snapshot["id"])
@@ -755,7 +755,7 @@ def _note_ledger(record: dict, host: str, ledger_results: Mapping | None) -> Non
 
 
 def _record_rollback(record: dict, host: str, server_id: int | None, host_vars: Mapping, failed: dict, settings: dict) -> None:
-    rollback = _get(host_vars, "patch_with_rollback_rollback", {})
+    rollback = _get(host_vars, "__patch_with_rollback_rollback", {})
     snapshot = "%s (id %s)" % (record["snapshot_name"], record["snapshot_id"])
     cause = failed.get("cause")
     record.update(failed_phase=failed.get("phase"), cause=cause, snapshot_kept=True)

@@ -81,21 +81,21 @@ def test_the_built_in_patch_refuses_a_host_without_apt_dnf_or_yum_before_its_sna
     builtin = {"package_manager_files": files}  # the role's list when the built-in patch runs
     # The probe's lines: the record's file names, then the package managers' files it found.
     with_apt = dict(PROBE_OK, stdout_lines=["pre-patch-old", "/usr/bin/apt-get"])
-    verdict = judge({"web": {"patch_with_rollback_probe": with_apt}}, settings=builtin)
+    verdict = judge({"web": {"__patch_with_rollback_probe": with_apt}}, settings=builtin)
     assert verdict["passed"], verdict["problems"]
     assert logic.package_managers(with_apt, files) == ["/usr/bin/apt-get"]
     assert logic._ledger_names(with_apt) == {"pre-patch-old"}
     # A path that is none of the files is no package manager.
     assert logic.package_managers(dict(PROBE_OK, stdout_lines=["/usr/bin/pacman"]), files) == []
-    verdict = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, settings=builtin)
+    verdict = judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, settings=builtin)
     assert not verdict["passed"] and verdict["verdict"] == "not_patched"
     assert verdict["problems"] == [
         "The built-in patch upgrades with apt, dnf or yum, and the host has none of them (no /usr/bin/apt-get, "
         "/usr/bin/dnf or /usr/bin/yum). Set patch_with_rollback_patch_tasks to a tasks file of your own that patches it."]
     # A patch of the user's own, or a snapshot only: no files to look for.
-    assert judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, settings={"package_manager_files": []})["passed"]
+    assert judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, settings={"package_manager_files": []})["passed"]
     # An unreachable host is refused for that alone: its package managers are unknown, not missing.
-    down = judge({"web": {"patch_with_rollback_probe": PROBE_DOWN}}, settings=builtin)
+    down = judge({"web": {"__patch_with_rollback_probe": PROBE_DOWN}}, settings=builtin)
     assert [p for p in down["problems"] if "built-in patch" in p] == []
 
 
@@ -103,7 +103,7 @@ def test_a_host_that_answers_with_room_passes_and_says_what_rotation_would_delet
     snapshots = [snap(1, 101, "pre-patch-old", "2026-10-01T00:00:00Z"), snap(2, 101, "pre-patch-new"),
                  snap(3, 102, "pre-patch-other-server")]
     probe = dict(PROBE_OK, stdout_lines=["pre-patch-old", "pre-patch-new"])
-    judgement = judge({"web": {"patch_with_rollback_probe": probe}}, snapshots)
+    judgement = judge({"web": {"__patch_with_rollback_probe": probe}}, snapshots)
     assert judgement["passed"] and judgement["problems"] == []
     assert judgement["rotation_would_delete"] == ["pre-patch-old"]
     assert judgement["room"] is True and judgement["snapshots"] == 2 and judgement["unresolved_snapshots"] == []
@@ -111,7 +111,7 @@ def test_a_host_that_answers_with_room_passes_and_says_what_rotation_would_delet
 
 def test_an_unreachable_host_is_refused_and_its_stopped_server_named():
     reads = {101: {"server": {"id": 101, "status": "stopped"}}}
-    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_DOWN}}, reads=reads)
+    judgement = judge({"web": {"__patch_with_rollback_probe": PROBE_DOWN}}, reads=reads)
     assert not judgement["passed"] and judgement["reachable"] is False and judgement["server_status"] == "stopped"
     assert judgement["problems"] == [
         "Server 101 is stopped, not running.",
@@ -120,7 +120,7 @@ def test_an_unreachable_host_is_refused_and_its_stopped_server_named():
 
 def test_a_snapshot_of_the_role_that_no_finished_run_names_blocks_the_host_until_resolved():
     snapshots = [snap(7, 101, "pre-patch-r0")]
-    hostvars = {"web": {"patch_with_rollback_probe": PROBE_OK}}
+    hostvars = {"web": {"__patch_with_rollback_probe": PROBE_OK}}
     judgement = judge(hostvars, snapshots)
     assert not judgement["passed"] and judgement["verdict"] == "unresolved"
     assert judgement["problems"][0].startswith("Refused: snapshot pre-patch-r0 (id 7, taken 2026-11-01T00:00:00Z) is left")
@@ -134,32 +134,32 @@ def test_a_snapshot_of_the_role_that_no_finished_run_names_blocks_the_host_until
 
 def test_no_room_names_what_is_in_the_way():
     snapshots = [snap(i, 101, "manual-%d" % i, "2026-11-0%dT00:00:00Z" % i) for i in range(1, 6)]
-    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, snapshots)
+    judgement = judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, snapshots)
     assert judgement["room"] is False and not judgement["passed"]
     assert judgement["problems"][0].startswith("No room for the snapshot: server 101 already has 5 snapshots")
     assert "manual-5, manual-4, manual-3, manual-2, manual-1" in judgement["problems"][0]
     # A re-run of the same run reuses its snapshot: no room is needed.
     reused = snapshots[:4] + [snap(5, 101, "pre-patch-r1")]
-    assert judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, reused)["passed"]
+    assert judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, reused)["passed"]
 
 
 def test_every_other_reason_to_refuse_is_a_problem_of_its_own():
     the_wave = wave({"web": 101}, seen=None)
-    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, listing_error="HTTP 500",
+    judgement = judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, listing_error="HTTP 500",
                       settings={"report_problem": "The report cannot be written to /x/r.json: ..."}, the_wave=the_wave)
     assert judgement["problems"] == [
         "The server's snapshots could not be listed: HTTP 500",
         "The report cannot be written to /x/r.json: ...",
         judgement["problems"][2]]
     assert judgement["problems"][2].startswith("The play's strategy keeps no record of tasks that could not reach")
-    assert judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, settings={"snapshot_only": True},
+    assert judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, settings={"snapshot_only": True},
                  the_wave=the_wave)["passed"]
 
 
 def test_a_server_id_that_is_not_a_positive_integer_is_refused():
     the_wave = wave({"web": None})
     the_wave["hosts"]["web"]["server_id_given"] = "web-01"
-    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, the_wave=the_wave)
+    judgement = judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, the_wave=the_wave)
     assert judgement["problems"][0] == ("The host variable vpsorg_server_id must hold the id of the host's VPS.org "
                                         "server (a positive integer), not 'web-01'.")
 
@@ -179,7 +179,7 @@ def test_hosts_that_share_a_server_are_found_across_the_whole_play():
 def test_a_host_that_shares_its_server_is_refused_and_names_every_host_and_the_server():
     the_wave = wave({"web": 501})
     the_wave["shared_servers"] = {"501": ["web", "db"]}
-    judgement = judge({"web": {"patch_with_rollback_probe": PROBE_OK}}, the_wave=the_wave)
+    judgement = judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, the_wave=the_wave)
     assert judgement["passed"] is False and judgement["shares_server_with"] == ["db"]
     assert judgement["problems"] == [
         "Refused: hosts web, db all name server 501 (vpsorg_server_id), and the role snapshots and restores whole "
@@ -187,7 +187,7 @@ def test_a_host_that_shares_its_server_is_refused_and_names_every_host_and_the_s
         "would undo another's patch. None of them is patched, and nothing was done. List each server once in the "
         "play (one inventory host per server, for example with --limit), and patch everything that runs on it from "
         "that host."]
-    alone = judge({"web": {"patch_with_rollback_probe": PROBE_OK}})
+    alone = judge({"web": {"__patch_with_rollback_probe": PROBE_OK}})
     assert alone["passed"] is True and alone["shares_server_with"] == []
 
 
@@ -219,7 +219,7 @@ def record(host_vars, preflight=None, snapshots=None, cleaned=None, settings=Non
                               CLEANED if cleaned is None else cleaned, ledger or {}, dict(SETTINGS, **(settings or {})))
 
 
-PATCHED_VARS = {"patch_with_rollback_patching": ["web"], "patch_with_rollback_connection": {"elapsed": 1},
+PATCHED_VARS = {"__patch_with_rollback_patching": ["web"], "__patch_with_rollback_connection": {"elapsed": 1},
                 "vpsorg_cloud_unreachable": []}
 
 
@@ -245,8 +245,8 @@ def test_a_patch_cut_short_by_a_host_that_went_away_is_rolled_back_with_the_task
     failure = logic.failure("Patch incomplete", {}, missed, 0, "patch", now=START + 12)
     assert failure["cause"] == ("Patch incomplete: the host was unreachable during the patch, so tasks 'Step 2', "
                                 "'Step 3' could not run (Connection refused)")
-    host_vars = dict(PATCHED_VARS, patch_with_rollback_failure=failure,
-                     patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
+    host_vars = dict(PATCHED_VARS, __patch_with_rollback_failure=failure,
+                     __patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
     entry = record(host_vars)
     assert entry["status"] == "rolled_back" and entry["unreachable_tasks"] == ["Step 2", "Step 3"]
     assert entry["failed_phase"] == "patch" and entry["snapshot_kept"] is True and entry["cause"] == failure["cause"]
@@ -264,11 +264,11 @@ def test_a_failure_without_a_lost_task_is_described_by_the_task_that_failed():
 
 def test_the_three_endings_of_a_rollback():
     failure = {"phase": "verify", "cause": "Wait for the host's port: Timeout", "unreachable_tasks": [], "at": START + 14}
-    unhealthy = record(dict(PATCHED_VARS, patch_with_rollback_failure=failure, patch_with_rollback_rollback={
+    unhealthy = record(dict(PATCHED_VARS, __patch_with_rollback_failure=failure, __patch_with_rollback_rollback={
         "status": "restored_unhealthy", "error": "Reach the host through a fresh connection: timed out", "at": START + 30}))
     assert unhealthy["status"] == "restored_unhealthy" and "Do not restore again" in unhealthy["message"]
     assert unhealthy["manual_step"].startswith("Look at web from the provider's console")
-    failed = record(dict(PATCHED_VARS, patch_with_rollback_failure=failure, patch_with_rollback_rollback={
+    failed = record(dict(PATCHED_VARS, __patch_with_rollback_failure=failure, __patch_with_rollback_rollback={
         "status": "rollback_failed", "error": "HTTP 400", "server_status": "error", "at": START + 30}))
     assert failed["status"] == "rollback_failed" and failed["server_status"] == "error"
     assert failed["manual_step"] == ("Once server 101 is running or stopped again: ansible-playbook -i inv "
@@ -294,7 +294,7 @@ def test_a_snapshot_that_failed_or_a_quiesce_that_failed_patches_nothing():
     entry = record({}, snapshots=failed)
     assert entry["status"] == "not_patched" and entry["cause"] == "Take the snapshot: Server 101 already has 5"
     assert entry["durations"]["patch"] is None
-    quiesced = record({"patch_with_rollback_quiesce_failure": "Stop the services: nginx is unknown"})
+    quiesced = record({"__patch_with_rollback_quiesce_failure": "Stop the services: nginx is unknown"})
     assert quiesced["cause"] == "Stop the services: nginx is unknown"
     assert quiesced["message"].endswith("The snapshot pre-patch-r1 (id 801) is left; nothing was patched.")
     only = record({}, settings={"snapshot_only": True})
@@ -306,10 +306,10 @@ def test_every_status_but_patched_has_a_cause():
     entries = [record(PATCHED_VARS), record({}, preflight={"web": {"passed": False, "problems": ["No."]}}),
                record({}, the_wave=wave({"web": 101}, stop="Not started: x")), record({}, settings={"snapshot_only": True}),
                record({}, snapshots={}), record({}, the_wave=wave({"web": 101}, dry_run=True))]
-    entries += [record(dict(PATCHED_VARS, patch_with_rollback_failure=failure,
-                            patch_with_rollback_rollback={"status": s, "at": START + 20}))
+    entries += [record(dict(PATCHED_VARS, __patch_with_rollback_failure=failure,
+                            __patch_with_rollback_rollback={"status": s, "at": START + 20}))
                 for s in ("rolled_back", "restored_unhealthy", "rollback_failed")]
-    entries.append(record({"patch_with_rollback_patching": ["web"]}))  # lost before its verification ended
+    entries.append(record({"__patch_with_rollback_patching": ["web"]}))  # lost before its verification ended
     assert sorted(e["status"] for e in entries) == sorted([
         "patched", "not_patched", "not_started", "snapshot_only", "not_patched", "would_patch", "rolled_back",
         "restored_unhealthy", "rollback_failed", "rollback_failed"])
@@ -370,9 +370,9 @@ def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
     """The strategy's record between the patch's start and end is enough: the checks were skipped for it."""
     missed = [{"task": "Step 2", "message": "Connection refused"}]
     host_vars = dict(PATCHED_VARS, vpsorg_cloud_unreachable=[{"task": "probe"}] + missed + [{"task": "later check"}],
-                     patch_with_rollback_patch_seen={"web": 1}, patch_with_rollback_patch_ended_seen={"web": 2},
-                     patch_with_rollback_marks=MARKS,
-                     patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
+                     __patch_with_rollback_patch_seen={"web": 1}, __patch_with_rollback_patch_ended_seen={"web": 2},
+                     __patch_with_rollback_marks=MARKS,
+                     __patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
     assert logic.missed_in_patch({"web": host_vars}, "web") == missed
     the_wave = wave({"web": 101}, seen=1)  # the entry before the wave is another play's
     assert logic.verified(the_wave, {"web": host_vars}) == []
@@ -389,8 +389,8 @@ def test_the_role_and_the_records_read_a_cut_short_patch_from_one_function():
     assert patch_missed(record_, "1", 2) == [{"task": "Step 2"}]
     assert patch_missed(record_, None, 2) == []      # the patch never started for the host
     assert patch_missed(None, 0, 0) == []
-    host_vars = {"vpsorg_cloud_unreachable": record_, "patch_with_rollback_patch_seen": {"web": 1},
-                 "patch_with_rollback_patch_ended_seen": {"web": 2}}
+    host_vars = {"vpsorg_cloud_unreachable": record_, "__patch_with_rollback_patch_seen": {"web": 1},
+                 "__patch_with_rollback_patch_ended_seen": {"web": 2}}
     assert logic.missed_in_patch({"web": host_vars}, "web") == patch_missed(record_, 1, 2)
 
 
