@@ -35,9 +35,25 @@ def _part(result: Any, name: str) -> Any:
     return value if value is not None else getattr(result, "_" + name)
 
 
+def _unified(result: Any) -> Any:
+    # ansible-core 2.21.5 and later hand the strategy a HostTaskResult: host, task, and utr (the result itself).
+    return getattr(result, "utr", None)
+
+
 def _return_data(result: Any) -> dict:
+    unified = _unified(result)
+    if unified is not None:
+        return unified.as_result_dict()
     data = getattr(result, "_return_data", None)
     return data if data is not None else result._result
+
+
+def is_unreachable(result: Any) -> bool:
+    """Whether a task result the strategy processed could not reach its host, in every supported ansible-core."""
+    unified = _unified(result)
+    if unified is not None:
+        return bool(unified.unreachable)
+    return bool(result.is_unreachable())
 
 
 def describe(result: Any) -> dict:
@@ -77,7 +93,7 @@ class UnreachableRecorder:
     def _process_pending_results(self, *args: Any, **kwargs: Any) -> list:
         results = super(UnreachableRecorder, self)._process_pending_results(*args, **kwargs)
         for result in results:
-            if result.is_unreachable():
+            if is_unreachable(result):
                 host_name = _part(result, "host").name
                 records = self._records_for(host_name)
                 records.append(describe(result))
