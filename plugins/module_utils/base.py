@@ -11,6 +11,7 @@ implements :meth:`VpsorgModule.run`; ``main()`` is ``TheModule.execute()``.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -23,12 +24,15 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     VpsorgClient,
 )
 
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
 DEFAULT_API_URL = "https://admin.vps.org/api/v1"
 # Requests a task may have in flight together (a fleet's creates); a 429 halves it for a while.
 DEFAULT_CONCURRENCY = 8
 
 
-def vpsorg_argument_spec():
+def vpsorg_argument_spec() -> dict[str, dict[str, Any]]:
     """Connection options every module takes, each with its environment fallback."""
     return dict(
         # Not required=True: the check in _connect names the environment variable too.
@@ -46,11 +50,11 @@ def vpsorg_argument_spec():
 class VpsorgModule:
     """Base of every module of the collection."""
 
-    argument_spec = {}
-    mutually_exclusive = []
-    required_one_of = []
+    argument_spec: dict[str, dict[str, Any]] = {}
+    mutually_exclusive: list[tuple[str, ...]] = []
+    required_one_of: list[tuple[str, ...]] = []
 
-    def __init__(self):
+    def __init__(self) -> None:
         spec = vpsorg_argument_spec()
         spec.update(self.argument_spec)
         self.module = AnsibleModule(
@@ -61,17 +65,17 @@ class VpsorgModule:
         )
         self.params = self.module.params
         self.check_mode = self.module.check_mode
-        self.result = {"changed": False}
-        self.before = None
-        self.after = None
+        self.result: dict[str, Any] = {"changed": False}
+        self.before: Any = None
+        self.after: Any = None
         self.started = time.monotonic()
-        self.deadline = None
-        self.client = None
+        self.deadline: Deadline | None = None
+        self.client: VpsorgClient | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     @classmethod
-    def execute(cls):
+    def execute(cls) -> None:
         """Entry point for a module's ``main()``."""
         instance = cls()
         instance._connect()
@@ -87,7 +91,7 @@ class VpsorgModule:
                 close()
         instance.exit()
 
-    def _connect(self):
+    def _connect(self) -> None:
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         params = self.params
@@ -102,39 +106,39 @@ class VpsorgModule:
         except VpsorgApiError as exc:
             self.module.fail_json(msg=exc.message)
 
-    def validate(self):
+    def validate(self) -> None:
         """Check the options before any request; a subclass extends it and calls :meth:`fail` on bad input."""
         params = self.params
         if params["api_concurrency"] < 1:
-            self.fail("api_concurrency must be at least 1 (requests in flight together), got %s."
-                      % params["api_concurrency"])
+            self.fail("api_concurrency must be at least 1 (requests in flight together), "
+                      f"got {params['api_concurrency']}.")
         for name in sorted(self.argument_spec):
             if (name == "server_id" or name.endswith("_id")) and self.argument_spec[name].get("type") == "int":
                 if params.get(name) is not None:
-                    self.check_id(name, params[name], "%s must be a positive id (1 or more)" % name)
+                    self.check_id(name, params[name], f"{name} must be a positive id (1 or more)")
         if "wait_timeout" in self.argument_spec and params.get("wait_timeout") is not None:
             timeout = params["wait_timeout"]
             if params.get("wait", True) and timeout < 1:
-                self.fail("wait_timeout must be at least 1 (seconds) when wait=true, got %s; "
-                          "set wait=false to start the operation without waiting." % timeout)
+                self.fail(f"wait_timeout must be at least 1 (seconds) when wait=true, got {timeout}; "
+                          "set wait=false to start the operation without waiting.")
             if timeout < 0:
-                self.fail("wait_timeout must not be negative, got %s." % timeout)
+                self.fail(f"wait_timeout must not be negative, got {timeout}.")
 
-    def check_id(self, option, value, rule):
+    def check_id(self, option: str, value: int, rule: str) -> None:
         """Fail unless ``value`` is an id: an integer of 1 or more.
 
         Ansible's int type lets a boolean through (``server_id: true`` stays
         True, which would be sent as ``?server_id=True``), so it is refused here.
         """
         if isinstance(value, bool):
-            self.fail("%s, got the boolean %s; write the id as a number, such as 12345." % (rule, value))
+            self.fail(f"{rule}, got the boolean {value}; write the id as a number, such as 12345.")
         if value < 1:
-            self.fail("%s, got %s." % (rule, value))
+            self.fail(f"{rule}, got {value}.")
 
-    def run(self):
+    def run(self) -> None:
         raise NotImplementedError
 
-    def start_deadline(self, seconds):
+    def start_deadline(self, seconds: float) -> Deadline:
         """Start the one wait budget of this task (shared by all its waits)."""
         if self.deadline is None:
             self.deadline = Deadline(seconds)
@@ -142,15 +146,15 @@ class VpsorgModule:
 
     # ------------------------------------------------------------ results
 
-    def changed(self, before=None, after=None):
+    def changed(self, before: Any = None, after: Any = None) -> None:
         """Record a change and its before/after states for ``--diff``."""
         self.result["changed"] = True
         self.before, self.after = before, after
 
-    def warn(self, message):
+    def warn(self, message: str) -> None:
         self.module.warn(message)
 
-    def shape_result(self):
+    def shape_result(self) -> dict[str, Any]:
         """The result as the task returns it; a subclass may add fields that failures carry too."""
         if self.module._diff and self.result["changed"]:
             self.result["diff"] = {"before": self.before or {}, "after": self.after or {}}
@@ -158,15 +162,15 @@ class VpsorgModule:
             self.result["api_calls"] = self.client.calls
         return self.result
 
-    def exit(self):
+    def exit(self) -> NoReturn:
         self.module.exit_json(**self.shape_result())
 
-    def fail(self, msg, **extra):
+    def fail(self, msg: str, **extra: Any) -> NoReturn:
         """End the task as failed; never returns (``fail_json`` exits)."""
         self.result.update(extra)
         self.module.fail_json(msg=msg, **self.shape_result())
 
-    def fail_api(self, error, msg=None, **extra):
+    def fail_api(self, error: VpsorgApiError, msg: str | None = None, **extra: Any) -> NoReturn:
         """Fail with the structured API error under ``api_error``; never returns."""
         extra["api_error"] = error.to_dict()
         self.fail(msg or error.message, **extra)

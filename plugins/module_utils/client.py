@@ -19,6 +19,7 @@ import ssl
 import threading
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 try:
     import requests
@@ -32,8 +33,19 @@ except ImportError:
 
 from urllib.parse import urljoin, urlsplit
 
+if TYPE_CHECKING:
+    # typing's Dict and List, not dict and list: inside VpsorgClient, ``list`` names a method.
+    from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, List, Optional, Tuple, TypeVar
+
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import ApiObject
+
+    # What a wait polls for: an object, a server, the targets still pending.
+    Polled = TypeVar("Polled")
+    # Query parameters of a request.
+    Params = Optional[Dict[str, Any]]
+
 COLLECTION_VERSION = "2.0.0"
-USER_AGENT = "ansible-vpsorg.cloud/%s" % COLLECTION_VERSION
+USER_AGENT = f"ansible-vpsorg.cloud/{COLLECTION_VERSION}"
 
 # 429 means the API refused the request without acting on it (RFC 6585), so
 # even a POST may be sent again. A 5xx may come from the API or a proxy after
@@ -55,7 +67,7 @@ DELETED_ANSWER_LOST = "deleted, answer lost"  # an earlier attempt was carried o
 ALREADY_GONE = "already gone"                # the first answer said it did not exist: not this task's delete
 
 
-def page_repeats(number):
+def page_repeats(number: int) -> int:
     """How many times in a row each page is read in pass ``number`` (0, 1, 2, ...): 1, 2, 3, 1, 2, 3, ...
 
     Replicas behind a round-robin balancer answer list requests in turn, each
@@ -86,8 +98,9 @@ class VpsorgApiError(Exception):
     the token.
     """
 
-    def __init__(self, message, method=None, path=None, status=None, reason="http", body=None,
-                 maybe_committed=False, last_object=None):
+    def __init__(self, message: str, method: str | None = None, path: str | None = None, status: int | None = None,
+                 reason: str = "http", body: Any = None, maybe_committed: bool = False,
+                 last_object: ApiObject | None = None) -> None:
         super(VpsorgApiError, self).__init__(message)
         self.message = message
         self.method = method
@@ -99,18 +112,18 @@ class VpsorgApiError(Exception):
         self.last_object = last_object
 
     @property
-    def missing(self):
+    def missing(self) -> bool:
         """True when the API itself said that the object (or server) does not exist."""
         return self.status == 404 and self.reason == "http"
 
     @property
-    def transient(self):
+    def transient(self) -> bool:
         """True when the same request may well succeed later: worth another try in a wait."""
         if self.reason in ("connection", "invalid_response", "torn_list"):
             return True
         return self.status == THROTTLED or self.status in SERVER_ERRORS
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         """What a module puts under ``api_error`` in a failure result."""
         return {
             "status": self.status,
@@ -123,7 +136,7 @@ class VpsorgApiError(Exception):
         }
 
 
-def error_text(body, raw_text):
+def error_text(body: Any, raw_text: str | None) -> str:
     """The API's own words from an error body: ``detail``, field errors, or raw text.
 
     Inferred: the documentation shows no error body; we expect the usual REST
@@ -137,7 +150,7 @@ def error_text(body, raw_text):
         for field, problems in sorted(body.items()):
             if isinstance(problems, list):
                 problems = " ".join(str(p) for p in problems)
-            parts.append("%s: %s" % (field, problems))
+            parts.append(f"{field}: {problems}")
         if parts:
             return "; ".join(parts)
     if isinstance(body, list) and body:
@@ -146,7 +159,7 @@ def error_text(body, raw_text):
     return text[:300] + ("..." if len(text) > 300 else "") if text else "(empty body)"
 
 
-def parse_retry_after(value, now=None):
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
     if not value:
         return None
@@ -165,7 +178,7 @@ def parse_retry_after(value, now=None):
     return max(0.0, when.timestamp() - now)
 
 
-def is_loopback(host):
+def is_loopback(host: str | None) -> bool:
     if not host:
         return False
     if host.lower() == "localhost":
@@ -184,14 +197,15 @@ class Backoff:
     retry or poll comes later than its schedule.
     """
 
-    def __init__(self, first, growth, cap, spread, jitter=random.random):
+    def __init__(self, first: float, growth: float, cap: float, spread: float,
+                 jitter: Callable[[], float] = random.random) -> None:
         self.first = float(first)
         self.growth = float(growth)
         self.cap = float(cap)
         self.spread = float(spread)
         self.jitter = jitter
 
-    def delay(self, attempt):
+    def delay(self, attempt: int) -> float:
         # The exponent is bounded: long waits reach the cap long before a float overflows.
         ceiling = min(self.cap, self.first * (self.growth ** min(attempt, 64)))
         return ceiling * (1.0 - self.spread * (1.0 - self.jitter()))
@@ -224,22 +238,22 @@ class Pace:
     the backoff, so this adds at most a poll or two to a task's budget.
     """
 
-    def __init__(self, clock=time.monotonic, margin=1.0):
+    def __init__(self, clock: Callable[[], float] = time.monotonic, margin: float = 1.0) -> None:
         self.clock = clock
         self.margin = margin
-        self.duration = None
-        self.started = {}          # key -> when its operation was started (the create's answer)
+        self.duration: float | None = None
+        self.started: Dict[Hashable, float] = {}  # key -> when its operation was started (the create's answer)
 
-    def start(self, key):
+    def start(self, key: Hashable) -> None:
         self.started[key] = self.clock()
 
-    def ended(self, key):
+    def ended(self, key: Hashable) -> None:
         """``key`` was seen completed just now."""
         if key in self.started:
             took = self.clock() - self.started[key]
             self.duration = took if self.duration is None else min(self.duration, took)
 
-    def due(self, pending):
+    def due(self, pending: Iterable[Hashable]) -> float | None:
         """Seconds until every one of ``pending`` should have ended, or None when the pace says nothing of them."""
         if self.duration is None:
             return None
@@ -260,13 +274,14 @@ class RetryPolicy:
     that then succeeds, so 429s have a budget of their own, twice as large.
     """
 
-    def __init__(self, retries=5, max_delay=30.0, base_delay=1.0, jitter=random.random):
+    def __init__(self, retries: int = 5, max_delay: float = 30.0, base_delay: float = 1.0,
+                 jitter: Callable[[], float] = random.random) -> None:
         self.retries = max(0, int(retries))
         self.throttled_retries = 2 * self.retries
         self.max_delay = float(max_delay)
         self.backoff = Backoff(first=base_delay, growth=2.0, cap=max_delay, spread=0.5, jitter=jitter)
 
-    def delay(self, attempt, retry_after=None):
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """The backoff for ``attempt``; a server's ``Retry-After`` wins (capped)."""
         if retry_after is not None:
             return min(retry_after, self.max_delay)
@@ -285,7 +300,8 @@ class Gate:
     loaded.
     """
 
-    def __init__(self, most, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, most: int, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.most = max(1, int(most))
         self.limit = self.most
         self.in_flight = 0
@@ -295,7 +311,7 @@ class Gate:
         self.answered = 0
         self.turn = threading.Condition()
 
-    def enter(self):
+    def enter(self) -> None:
         with self.turn:
             quiet = None if self.quiet_until is None else self.quiet_until - self.clock()
         if quiet is not None and quiet > 0:
@@ -305,7 +321,7 @@ class Gate:
                 self.turn.wait()
             self.in_flight += 1
 
-    def leave(self, throttled=False, retry_after=None):
+    def leave(self, throttled: bool = False, retry_after: float | None = None) -> None:
         with self.turn:
             self.in_flight -= 1
             if throttled:
@@ -324,16 +340,16 @@ class Gate:
 class Deadline:
     """One time budget shared by every wait of a task."""
 
-    def __init__(self, seconds, clock=time.monotonic):
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.seconds = seconds
         self.started = clock()
 
-    def remaining(self):
+    def remaining(self) -> float:
         return self.seconds - (self.clock() - self.started)
 
 
-def _causes(exc):
+def _causes(exc: BaseException) -> List[BaseException]:
     """``exc`` and what it wraps (requests wraps urllib3, which wraps the socket's error), outermost first."""
     found, pending = [], [exc]
     while pending and len(found) < 12:
@@ -346,44 +362,44 @@ def _causes(exc):
     return found
 
 
-def why_no_answer(exc, timeout):
+def why_no_answer(exc: BaseException, timeout: float) -> str:
     """What went wrong when the API gave no answer, in words a user can act on."""
     causes = _causes(exc)
 
-    def among(*types):
+    def among(*types: type) -> bool:
         return any(isinstance(c, types) for c in causes)
 
     if isinstance(exc, requests.exceptions.SSLError) or among(ssl.SSLError):
         detail = next((str(c) for c in causes if isinstance(c, ssl.SSLError)), str(exc))
-        return ("the TLS handshake failed (%s); check that api_url is the API's https:// address, and validate_certs "
-                "or the CA certificates of this host" % detail)
+        return (f"the TLS handshake failed ({detail}); check that api_url is the API's https:// address, and "
+                "validate_certs or the CA certificates of this host")
     if among(socket.gaierror) or any(type(c).__name__ == "NameResolutionError" for c in causes):
         return "the host name does not resolve (DNS); check the host in api_url"
     if among(ConnectionRefusedError):
         return "the connection was refused: nothing listens there; check the host and port in api_url"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "the connection timed out after %s s; check api_url and that this host can reach it" % timeout
+        return f"the connection timed out after {timeout} s; check api_url and that this host can reach it"
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return "the API did not answer within api_timeout (%s s)" % timeout
+        return f"the API did not answer within api_timeout ({timeout} s)"
     if among(ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
         return "the connection was closed before an answer came"
-    return "%s: %s" % (type(exc).__name__, exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
-def visible_url(url):
+def visible_url(url: str) -> str:
     """``url`` as a message may show it: scheme, host, port and path (no user info, no query)."""
     parts = urlsplit(url)
-    return "%s://%s%s" % (parts.scheme, host_and_port(url), parts.path)
+    return f"{parts.scheme}://{host_and_port(url)}{parts.path}"
 
 
-def host_and_port(url):
+def host_and_port(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     host = parts.hostname or ""
     return "%s:%d" % ("[%s]" % host if ":" in host else host, port)
 
 
-def _never_sent(exc):
+def _never_sent(exc: BaseException) -> bool:
     """True when a connection error proves the request never reached the API."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
@@ -399,23 +415,25 @@ class VpsorgClient:
     alike; the thread that made the client uses ``session``.
     """
 
-    def __init__(self, api_url, api_token, validate_certs=True, timeout=30, retry_policy=None,
-                 sleep=time.sleep, session=None, concurrency=1):
+    def __init__(self, api_url: str, api_token: str, validate_certs: bool = True, timeout: float = 30,
+                 retry_policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 session: requests.Session | None = None, concurrency: int = 1) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise VpsorgApiError("api_url must be an http:// or https:// URL such as https://admin.vps.org/api/v1, got %r." % api_url,
+            raise VpsorgApiError("api_url must be an http:// or https:// URL such as https://admin.vps.org/api/v1, "
+                                 f"got {api_url!r}.",
                                  reason="invalid_request")
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise VpsorgApiError(
-                "Refusing to send the API token over plain http:// to %s; use https:// "
-                "(plain http:// is only allowed to a loopback address such as 127.0.0.1)." % parts.hostname,
+                f"Refusing to send the API token over plain http:// to {parts.hostname}; use https:// "
+                "(plain http:// is only allowed to a loopback address such as 127.0.0.1).",
                 reason="invalid_request")
         self.base = api_url.rstrip("/") + "/"
         self.timeout = timeout
         self.retry = retry_policy or RetryPolicy()
         self.sleep = sleep
         self._headers = {
-            "Authorization": "Bearer %s" % api_token,
+            "Authorization": f"Bearer {api_token}",
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
@@ -424,7 +442,7 @@ class VpsorgClient:
         self._owner = threading.get_ident()
         self._own_session = self._configured(session or requests.Session())
         self._threads = threading.local()
-        self._extra_sessions = []
+        self._extra_sessions: List[requests.Session] = []
         # How many requests may be in flight together (modules: api_concurrency).
         self.concurrency = max(1, int(concurrency))
         self.gate = Gate(self.concurrency, sleep=sleep)
@@ -432,13 +450,13 @@ class VpsorgClient:
         # Requests sent, retries included: modules report it as api_calls.
         self.calls = 0
 
-    def _configured(self, session):
+    def _configured(self, session: requests.Session) -> requests.Session:
         session.verify = self._validate_certs
         session.headers.update(self._headers)
         return session
 
     @property
-    def session(self):
+    def session(self) -> requests.Session:
         """This thread's session."""
         if threading.get_ident() == self._owner:
             return self._own_session
@@ -449,14 +467,14 @@ class VpsorgClient:
                 self._extra_sessions.append(session)
         return session
 
-    def close(self):
+    def close(self) -> None:
         """Close the sessions of the worker threads (the owner's stays usable)."""
         with self._count_lock:
             sessions, self._extra_sessions = self._extra_sessions, []
         for session in sessions:
             session.close()
 
-    def _send(self, method, url, json, params):
+    def _send(self, method: str, url: str, json: Any, params: Params) -> requests.Response:
         """One attempt, through the gate; a 429 shrinks the gate and holds it for its Retry-After."""
         with self._count_lock:
             self.calls += 1
@@ -472,17 +490,17 @@ class VpsorgClient:
 
     # ------------------------------------------------------------ requests
 
-    def url(self, path):
+    def url(self, path: str) -> str:
         """Absolute URL of an API path; every documented path ends with a slash."""
         path = path.lstrip("/")
         if path and not path.endswith("/"):
             path += "/"
         return urljoin(self.base, path)
 
-    def _describe(self, url):
+    def _describe(self, url: str) -> str:
         return urlsplit(url).path
 
-    def request(self, method, path, json=None, params=None, absolute=False):
+    def request(self, method: str, path: str, json: Any = None, params: Params = None, absolute: bool = False) -> Any:
         """Send one request with the retry policy; return the parsed JSON (or None)."""
         url = path if absolute else self.url(path)
         shown = self._describe(url)
@@ -497,8 +515,8 @@ class VpsorgClient:
                 never_sent = _never_sent(exc)
                 in_doubt = in_doubt or (method != "GET" and not never_sent)
                 error = VpsorgApiError(
-                    "%s %s got no answer from the VPS.org API at %s: %s."
-                    % (method, shown, host_and_port(url), why_no_answer(exc, self.timeout)),
+                    f"{method} {shown} got no answer from the VPS.org API at {host_and_port(url)}: "
+                    f"{why_no_answer(exc, self.timeout)}.",
                     method=method, path=shown, reason="connection",
                     maybe_committed=method not in IDEMPOTENT_METHODS and not never_sent)
                 if (method in IDEMPOTENT_METHODS or never_sent) and attempt < self.retry.retries:
@@ -521,7 +539,7 @@ class VpsorgClient:
                 continue
             raise self._http_error(response, method, url, attempt + throttled, in_doubt)
 
-    def _parse(self, response, method, shown):
+    def _parse(self, response: requests.Response, method: str, shown: str) -> Any:
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -533,7 +551,8 @@ class VpsorgClient:
                 method=method, path=shown, status=response.status_code, reason="invalid_response",
                 maybe_committed=method not in IDEMPOTENT_METHODS)
 
-    def _http_error(self, response, method, url, retries_used, in_doubt=False):
+    def _http_error(self, response: requests.Response, method: str, url: str, retries_used: int,
+                    in_doubt: bool = False) -> VpsorgApiError:
         """The error for an answer >= 400; ``in_doubt``: an earlier attempt of this request may have been carried out."""
         shown = self._describe(url)
         try:
@@ -551,7 +570,7 @@ class VpsorgClient:
             maybe_committed=(method not in IDEMPOTENT_METHODS and response.status_code in SERVER_ERRORS)
             or (method == "DELETE" and in_doubt))
 
-    def _wrong_url_error(self, response, method, url, body):
+    def _wrong_url_error(self, response: requests.Response, method: str, url: str, body: Any) -> VpsorgApiError:
         """A 404 that is not the API's: the path itself does not exist, so api_url is wrong.
 
         Inferred: the API says an object does not exist with a JSON object
@@ -566,13 +585,13 @@ class VpsorgClient:
                "https://admin.vps.org/api/v1"),
             method=method, path=shown, status=404, reason="wrong_url", body=body)
 
-    def get(self, path, params=None):
+    def get(self, path: str, params: Params = None) -> Any:
         return self.request("GET", path, params=params)
 
-    def post(self, path, body=None):
+    def post(self, path: str, body: Any = None) -> Any:
         return self.request("POST", path, json=body if body is not None else {})
 
-    def post_once(self, path, body, find_done):
+    def post_once(self, path: str, body: Any, find_done: Callable[[], Any]) -> Any:
         """POST an action that must happen once; when its answer is lost, look before sending it again.
 
         ``find_done()`` returns what the POST would have answered if it was
@@ -595,7 +614,7 @@ class VpsorgClient:
                 self.sleep(self.retry.delay(attempt))
                 attempt += 1
 
-    def delete(self, path, missing_ok=False):
+    def delete(self, path: str, missing_ok: bool = False) -> str:
         """DELETE: DELETED, or with ``missing_ok`` what a 404 means instead of raising it.
 
         A 404 on the first answer: ALREADY_GONE (someone else deleted it).
@@ -611,7 +630,7 @@ class VpsorgClient:
             raise
         return DELETED
 
-    def list(self, path, params=None, passes=LIST_PASSES):
+    def list(self, path: str, params: Params = None, passes: int = LIST_PASSES) -> List[ApiObject]:
         """Every object of a list endpoint, as one consistent view, or a ``torn_list`` error.
 
         Inferred: lists are ``{"count", "results"}`` and may carry a ``next``
@@ -639,7 +658,7 @@ class VpsorgClient:
                 return view.objects()
         raise self._torn_list_error(path, params, passes, view)
 
-    def first_page(self, path, params=None):
+    def first_page(self, path: str, params: Params = None) -> Tuple[List[ApiObject], int | None, bool]:
         """One request: (objects of the first page, its count or None, whether more pages follow).
 
         Enough to tell how many requests a whole listing would cost, and,
@@ -650,11 +669,11 @@ class VpsorgClient:
             return page, len(page), False
         if not isinstance(page, dict) or not isinstance(page.get("results"), list):
             shown = self._describe(self.url(path))
-            raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
+            raise VpsorgApiError(f"GET {shown} answered a list we cannot read (no 'results').",
                                  method="GET", path=shown, reason="invalid_response")
         return page["results"], page.get("count"), bool(page.get("next"))
 
-    def _torn_list_error(self, path, params, passes, view):
+    def _torn_list_error(self, path: str, params: Dict[str, Any], passes: int, view: ListView) -> VpsorgApiError:
         shown = self._describe(self.url(path))
         query = ", ".join("%s=%s" % item for item in sorted(params.items()))
         return VpsorgApiError(
@@ -665,7 +684,8 @@ class VpsorgClient:
                ", ".join(str(c) for c in view.counts_seen) or "none"),
             method="GET", path=shown, reason="torn_list")
 
-    def _read_pages(self, path, params, repeats=1):
+    def _read_pages(self, path: str, params: Params,
+                    repeats: int = 1) -> Iterator[Tuple[List[ApiObject], int | None]]:
         """One page-by-page pass, each page read ``repeats`` times in a row: yields (objects, count) per answer."""
         seen_links = set()
         url, query, absolute = path, params, False
@@ -677,7 +697,7 @@ class VpsorgClient:
                     return
                 if not isinstance(page, dict) or not isinstance(page.get("results"), list):
                     shown = self._describe(self.url(path))
-                    raise VpsorgApiError("GET %s answered a list we cannot read (no 'results')." % shown,
+                    raise VpsorgApiError(f"GET {shown} answered a list we cannot read (no 'results').",
                                          method="GET", path=shown, reason="invalid_response")
                 yield page["results"], page.get("count")
             next_url = page.get("next")
@@ -686,7 +706,7 @@ class VpsorgClient:
             seen_links.add(next_url)
             url, query, absolute = self._same_origin(next_url), None, True
 
-    def _same_origin(self, next_url):
+    def _same_origin(self, next_url: str) -> str:
         """Follow ``next`` on our own API URL: the token never goes to another host.
 
         A service behind a proxy often builds ``next`` from its internal host
@@ -695,12 +715,13 @@ class VpsorgClient:
         target = urlsplit(urljoin(self.base, next_url))
         base = urlsplit(self.base)
         if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-            return "%s://%s%s%s" % (base.scheme, base.netloc, target.path, "?" + target.query if target.query else "")
+            return f"{base.scheme}://{base.netloc}{target.path}{'?' + target.query if target.query else ''}"
         return target.geturl()
 
     # ------------------------------------------------------------ waiting
 
-    def wait_for(self, fetch, is_done, deadline, what, due=None):
+    def wait_for(self, fetch: Callable[[], Polled | None], is_done: Callable[[Polled], bool], deadline: Deadline,
+                 what: str, due: Callable[[], float | None] | None = None) -> Polled:
         """Poll ``fetch()`` until ``is_done(obj)``, within the task's ``deadline``.
 
         The caller has just seen the object unfinished (in a create's answer
@@ -733,7 +754,7 @@ class VpsorgClient:
                     raise
                 continue
             if found is None:
-                raise VpsorgApiError("%s disappeared while waiting for it." % what, reason="wait_gone")
+                raise VpsorgApiError(f"{what} disappeared while waiting for it.", reason="wait_gone")
             current = found
             if is_done(current):
                 return current
@@ -742,17 +763,17 @@ class VpsorgClient:
 class ListView:
     """The objects of a list read page by page, in one or more passes, deduplicated by id."""
 
-    def __init__(self):
-        self.count = None       # what the pages since the last start-over count; None: a page gave no count
-        self.counted = False    # some page gave a count: there is something to check the view against
-        self.by_id = {}
-        self.without_id = []
+    def __init__(self) -> None:
+        self.count: int | None = None  # what the pages since the last start-over count; None: a page gave no count
+        self.counted = False           # some page gave a count: there is something to check the view against
+        self.by_id: Dict[Any, Any] = {}
+        self.without_id: List[Any] = []
         # What a torn_list error tells: pages read, the counts seen, the most objects seen together.
         self.pages = 0
-        self.counts_seen = []
+        self.counts_seen: List[int] = []
         self.most = 0
 
-    def add(self, items, count):
+    def add(self, items: List[Any], count: int | None) -> None:
         """Add one page. A page that counts differently from the ones before starts the view over."""
         self.pages += 1
         self.counted = self.counted or count is not None
@@ -772,20 +793,20 @@ class ListView:
             self._add(items)
         self.most = max(self.most, self.size())
 
-    def whole(self):
+    def whole(self) -> bool:
         """True when the view holds exactly what the list counts."""
         return self.count is not None and self.size() == self.count
 
-    def objects(self):
+    def objects(self) -> List[Any]:
         return list(self.by_id.values()) + self.without_id
 
-    def size(self):
+    def size(self) -> int:
         return len(self.by_id) + len(self.without_id)
 
-    def _start_over(self):
+    def _start_over(self) -> None:
         self.by_id, self.without_id = {}, []
 
-    def _add(self, items):
+    def _add(self, items: Iterable[Any]) -> None:
         for item in items:
             object_id = item.get("id") if isinstance(item, dict) else None
             if object_id is None:

@@ -14,20 +14,30 @@ from __future__ import annotations
 
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgClient
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import ApiObject
+
+    # The request that restores a server from one object: (path, JSON body or None).
+    Restorer = Callable[[ApiObject, int], Tuple[str, Optional[Dict[str, Any]]]]
 
 # Passes an account-wide listing gets before a read of several servers turns
 # to one filtered listing per server: three rhythms (see page_repeats).
 ACCOUNT_WIDE_PASSES = 3
 
 
-def is_manual(backup):
+def is_manual(backup: ApiObject) -> bool:
     return backup.get("backup_type") == "manual"
 
 
-def _everything(_obj):
+def _everything(_obj: ApiObject) -> bool:
     return True
 
 
@@ -44,28 +54,29 @@ class Kind(namedtuple("Kind", "name path key_field limit limit_label in_scope re
 
     __slots__ = ()
 
-    def __new__(cls, name, path, key_field, limit, limit_label, in_scope=_everything, restore=None,
-                own_server_only=True):
+    def __new__(cls, name: str, path: str, key_field: str, limit: int, limit_label: str,
+                in_scope: Callable[[ApiObject], bool] = _everything, restore: Restorer | None = None,
+                own_server_only: bool = True) -> Kind:
         return super(Kind, cls).__new__(cls, name, path, key_field, limit, limit_label, in_scope, restore,
                                         own_server_only)
 
     @property
-    def plural(self):
+    def plural(self) -> str:
         return self.name + "s"
 
     @property
-    def id_option(self):
+    def id_option(self) -> str:
         return self.name + "_id"
 
-    def object_path(self, object_id):
+    def object_path(self, object_id: int) -> str:
         return "%s%d/" % (self.path, object_id)
 
 
-def _restore_from_snapshot(snapshot, _server_id):
+def _restore_from_snapshot(snapshot: ApiObject, _server_id: int) -> tuple[str, dict[str, Any] | None]:
     return "/snapshots/%d/restore/" % snapshot["id"], None
 
 
-def _restore_from_backup(backup, server_id):
+def _restore_from_backup(backup: ApiObject, server_id: int) -> tuple[str, dict[str, Any] | None]:
     return "/servers/%d/restore/" % server_id, {"backup_id": backup["id"]}
 
 
@@ -76,7 +87,7 @@ BACKUP = Kind("backup", "/backups/", "description", 10, "manual backups", in_sco
 RESTORABLE = {SNAPSHOT.name: SNAPSHOT, BACKUP.name: BACKUP}
 
 
-def server_path(server_id):
+def server_path(server_id: int) -> str:
     """Inferred endpoint: GET /servers/{id}/ answers at least id, name and status."""
     return "/servers/%d/" % server_id
 
@@ -84,21 +95,21 @@ def server_path(server_id):
 class Lookup:
     """Reads of one kind through the client: every answer comes from a consistent list."""
 
-    def __init__(self, client, kind):
+    def __init__(self, client: VpsorgClient, kind: Kind) -> None:
         self.client = client
         self.kind = kind
         # Set once an account-wide listing did not settle: the rest of the task reads server by server.
         self.per_server = False
         # Requests one pass over the account's listing takes (from its first page), once known.
-        self.account_pages = None
+        self.account_pages: int | None = None
         # How each read of several servers was made, for the result.
-        self.choices = []
+        self.choices: list[dict[str, Any]] = []
 
-    def on_server(self, server_id):
+    def on_server(self, server_id: int) -> list[ApiObject]:
         """All objects of one server (the filter is applied again: an API may ignore it)."""
         return [o for o in self.client.list(self.kind.path, {"server_id": server_id}) if server_id_of(o) == server_id]
 
-    def on_servers(self, server_ids):
+    def on_servers(self, server_ids: list[int]) -> dict[int, list[ApiObject]]:
         """{server_id: its objects} for several servers: one account-wide listing, or one small one per server.
 
         Whichever costs fewer requests: the first page of the account's
@@ -132,7 +143,7 @@ class Lookup:
         self.choices.append({"servers": len(server_ids), "read": "per_server", "account_pages": self.account_pages})
         return self.each_server(server_ids)
 
-    def measure_account(self):
+    def measure_account(self) -> list[ApiObject] | None:
         """Read the first page of the account's listing: its objects when it is all of them, else None.
 
         Sets ``account_pages``, how many requests one pass over the account takes.
@@ -147,7 +158,7 @@ class Lookup:
         self.account_pages = -(-count // len(objects))
         return None
 
-    def each_server(self, server_ids):
+    def each_server(self, server_ids: list[int]) -> dict[int, list[ApiObject]]:
         """One filtered listing per server, up to the client's concurrency of them at once."""
         workers = min(len(server_ids), getattr(self.client, "concurrency", 1))
         if workers <= 1:
@@ -157,26 +168,26 @@ class Lookup:
         return dict(zip(server_ids, found))
 
     @staticmethod
-    def by_server(objects, server_ids):
+    def by_server(objects: Iterable[ApiObject], server_ids: Iterable[int]) -> dict[int, list[ApiObject]]:
         """The objects of each of ``server_ids``, from a listing of the account."""
-        grouped = dict((server_id, []) for server_id in server_ids)
+        grouped: dict[Any, list[ApiObject]] = dict((server_id, []) for server_id in server_ids)
         for obj in objects:
             if server_id_of(obj) in grouped:
                 grouped[server_id_of(obj)].append(obj)
         return grouped
 
-    def everywhere(self, params=None):
+    def everywhere(self, params: dict[str, Any] | None = None) -> list[ApiObject]:
         return self.client.list(self.kind.path, params)
 
-    def by_id(self, object_id, server_id=None):
+    def by_id(self, object_id: int, server_id: int | None = None) -> ApiObject | None:
         objects = self.on_server(server_id) if server_id else self.everywhere()
         return next((o for o in objects if o.get("id") == object_id), None)
 
-    def keyed(self, objects, key):
+    def keyed(self, objects: Iterable[ApiObject], key: str | None) -> list[ApiObject]:
         """The objects among ``objects`` that ``key`` names (normally none or one)."""
         return [o for o in objects if self.kind.in_scope(o) and o.get(self.kind.key_field) == key]
 
-    def delete(self, object_id):
+    def delete(self, object_id: int) -> str:
         """DELETE one object: client.DELETED, DELETED_ANSWER_LOST or ALREADY_GONE."""
         return self.client.delete(self.kind.object_path(object_id), missing_ok=True)
 
@@ -184,15 +195,15 @@ class Lookup:
 class Servers:
     """Reads of servers through the client."""
 
-    def __init__(self, client):
+    def __init__(self, client: VpsorgClient) -> None:
         self.client = client
 
-    def get(self, server_id):
+    def get(self, server_id: int) -> ApiObject:
         """One server; a 404 says plainly that it does not exist (or the token cannot see it)."""
         try:
             return self.client.get(server_path(server_id))
         except VpsorgApiError as exc:
             if not exc.missing:
                 raise
-            raise VpsorgApiError("Server %s does not exist, or this API token cannot see it." % server_id,
+            raise VpsorgApiError(f"Server {server_id} does not exist, or this API token cannot see it.",
                                  method=exc.method, path=exc.path, status=exc.status, body=exc.body)

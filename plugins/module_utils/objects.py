@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import calendar
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable
+
+    # An object as the API answers it (a snapshot, a backup, a server): its decoded JSON.
+    ApiObject = Dict[str, Any]
 
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def created_epoch(obj):
+def created_epoch(obj: ApiObject) -> float | None:
     """Seconds since the epoch (UTC) of ``created_at``, or None when it cannot be read.
 
     Inferred: the API writes ISO 8601 in UTC with a ``Z``; an explicit offset is
@@ -29,7 +36,7 @@ def created_epoch(obj):
         return None
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
     try:
-        epoch = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+        epoch: float = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     except (ValueError, OverflowError):
         return None
     fraction, zone = match.group(7), match.group(8)
@@ -42,7 +49,7 @@ def created_epoch(obj):
     return epoch
 
 
-def created_key(obj):
+def created_key(obj: ApiObject) -> tuple[float, int]:
     """Sort key: creation time, then id (inferred: ids grow with time) for ties.
 
     The same reading of ``created_at`` as ages (created_epoch), so order and
@@ -53,11 +60,11 @@ def created_key(obj):
     return (float("-inf") if epoch is None else epoch), (object_id if isinstance(object_id, int) else 0)
 
 
-def newest_first(objects):
+def newest_first(objects: Iterable[ApiObject]) -> list[ApiObject]:
     return sorted(objects, key=created_key, reverse=True)
 
 
-def server_id_of(obj):
+def server_id_of(obj: ApiObject) -> int | None:
     """The id of the server an object belongs to (``server`` is a nested object)."""
     server = obj.get("server")
     if isinstance(server, dict):

@@ -20,8 +20,10 @@ reads, and for one server the requests are exactly those of a single task.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.base import VpsorgModule
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_key, newest_first, server_id_of
@@ -40,6 +42,13 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
     plan_rotation,
 )
 
+if TYPE_CHECKING:
+    from typing import Any, Iterable
+
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Kind
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import ApiObject
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import RotationPlan
+
 # Inferred: only "in_progress" and "completed" are documented. Any status we do
 # not know is treated as still working, so an unknown transient state never
 # fails a task early; these are the ones that end a wait as a failure.
@@ -50,16 +59,16 @@ LOST_ANSWER_NOTE = ("the API's answer to the DELETE was lost (an error or a drop
                     "it gone: counted as deleted by this task")
 
 
-def is_settled(obj):
+def is_settled(obj: ApiObject) -> bool:
     return obj.get("status") == COMPLETED or obj.get("status") in FAILED_STATUSES
 
 
-def survivor(matches):
+def survivor(matches: Iterable[ApiObject]) -> ApiObject:
     """Of objects racing for one key, the one every racing task keeps: the oldest."""
     return min(matches, key=created_key)
 
 
-def resource_argument_spec(id_option, wait_timeout, **own):
+def resource_argument_spec(id_option: str, wait_timeout: int, **own: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The options every keyed resource module takes, plus its ``own``."""
     spec = dict(
         server_id=dict(type="int"),
@@ -79,14 +88,14 @@ def resource_argument_spec(id_option, wait_timeout, **own):
     return spec
 
 
-def describe(obj, key_field):
+def describe(obj: ApiObject, key_field: str) -> str:
     return "%s (id %s, created %s, %s)" % (
         obj.get(key_field) or "<no %s>" % key_field, obj.get("id"), obj.get("created_at"), obj.get("status"))
 
 
-def summary(obj, key_field, reason=None):
+def summary(obj: ApiObject, key_field: str, reason: str | None = None) -> dict[str, Any]:
     """The few fields a message or a deleted-list needs (and, for rotation, why it goes)."""
-    fields = {
+    fields: dict[str, Any] = {
         "id": obj.get("id"),
         key_field: obj.get(key_field),
         "created_at": obj.get("created_at"),
@@ -97,30 +106,32 @@ def summary(obj, key_field, reason=None):
     return fields
 
 
+# eq=False keeps equality by identity: a wait drops a target from its list with list.remove, which must drop that one.
+@dataclasses.dataclass(eq=False)
 class Target:
     """One server's part of a task: its object, what was deleted there, or why it failed."""
 
-    def __init__(self, server_id):
-        self.server_id = server_id
-        self.obj = None            # the keyed object: found, reused, planned or created
-        self.view = None           # the server's objects as this task last listed them, less what it deleted
-        self.in_scope = []         # the server's objects that count towards the limit
-        self.plan = None           # the rotation plan, when an object is to be created
-        self.deleted = []
-        self.changed = False
-        self.created = False
-        self.reused = False
-        self.deleted_before_create = None
-        # A create in doubt found several objects with its key: which one it made cannot be told.
-        self.own_unknown = False
-        self.failure = None        # {"msg": ..., and extra result fields}
+    server_id: int | None
+    obj: ApiObject | None = None              # the keyed object: found, reused, planned or created
+    view: list[ApiObject] | None = None       # the server's objects as this task last listed them, less what it deleted
+    # The server's objects that count towards the limit.
+    in_scope: list[ApiObject] = dataclasses.field(default_factory=list)
+    plan: RotationPlan | None = None          # the rotation plan, when an object is to be created
+    deleted: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    changed: bool = False
+    created: bool = False
+    reused: bool = False
+    deleted_before_create: bool | None = None
+    # A create in doubt found several objects with its key: which one it made cannot be told.
+    own_unknown: bool = False
+    failure: dict[str, Any] | None = None     # {"msg": ..., and extra result fields}
 
     @property
-    def alive(self):
+    def alive(self) -> bool:
         return self.failure is None
 
     @property
-    def seen_completed(self):
+    def seen_completed(self) -> bool:
         """Whether the latest listing holds this target's object, completed."""
         return any(o.get("id") == self.obj.get("id") and o.get("status") == COMPLETED for o in self.view or ())
 
@@ -128,47 +139,47 @@ class Target:
 class ResourceModule(VpsorgModule):
     """present/absent for a keyed resource; a subclass sets ``kind`` and its hooks."""
 
-    kind = None  # a kinds.Kind
-    _lookup = None
-    pace = None  # when this task's operations should end (client.Pace), made by start_creates
+    kind: Kind = None  # type: ignore[assignment]  # a kinds.Kind, set by each subclass
+    _lookup: Lookup | None = None
+    pace: Pace | None = None  # when this task's operations should end (client.Pace), made by start_creates
 
     # -------------------------------------------------------- subclass hooks
 
-    def create_body(self, server_id):
+    def create_body(self, server_id: int) -> dict[str, Any]:
         raise NotImplementedError
 
-    def drift_warnings(self, existing):
+    def drift_warnings(self, existing: ApiObject) -> list[str]:
         """Warnings for an existing object that differs in what the API cannot change."""
         return []
 
-    def key_required(self):
+    def key_required(self) -> bool:
         """Whether a state needs the key (or the id) to name its object; pruning (absent with rotate) names none."""
         return self.params["state"] == "absent" and not self.params.get("rotate")
 
     # -------------------------------------------------------------- helpers
 
     @property
-    def key(self):
+    def key(self) -> str | None:
         return self.params.get(self.kind.key_field)
 
     @property
-    def lookup(self):
+    def lookup(self) -> Lookup:
         """The task's one Lookup: it remembers how lists read best (account-wide, or server by server)."""
         if self._lookup is None:
             self._lookup = Lookup(self.client, self.kind)
         return self._lookup
 
     @property
-    def fleet(self):
+    def fleet(self) -> bool:
         """True when the task names its servers with server_ids: results then come per server."""
         return self.params.get("server_ids") is not None
 
-    def server_list(self):
+    def server_list(self) -> list[int]:
         if self.fleet:
             return list(dict.fromkeys(self.params["server_ids"]))
         return [self.params["server_id"]]
 
-    def read(self, targets):
+    def read(self, targets: list[Target]) -> None:
         """Refresh each target's ``view``, every object of its server: one listing whatever the number of servers.
 
         (When an account-wide listing does not settle, one listing per server: see Lookup.on_servers.)
@@ -180,24 +191,26 @@ class ResourceModule(VpsorgModule):
         for target in targets:
             target.view = by_server[target.server_id]
 
-    def forget(self, target, obj):
+    def forget(self, target: Target, obj: ApiObject) -> None:
         """This task deleted ``obj`` (or found it gone): it no longer counts in the target's view."""
         if target.view is not None:
             target.view = [o for o in target.view if o.get("id") != obj.get("id")]
 
-    def failed(self, target, msg, error=None, **extra):
-        """A target failed. With one server the task fails at once; in a fleet the others go on."""
+    def failed(self, target: Target, msg: str, error: VpsorgApiError | None = None, **extra: Any) -> None:
+        """A target failed: it takes no further part, the others go on, and :meth:`report` fails the task.
+
+        A one-server task is a fleet of one: nothing more is sent for its
+        failed target, so its result is the one an immediate exit would give.
+        """
         if error is not None:
             extra["api_error"] = error.to_dict()
-        if not self.fleet:
-            self.fill_result(target)
-            self.fail(msg, **extra)
         target.failure = dict(extra, msg=msg)
 
-    def record_deleted(self, target, objects, reasons=None):
+    def record_deleted(self, target: Target, objects: Iterable[ApiObject],
+                       reasons: dict[Any, str] | None = None) -> None:
         target.deleted += [summary(o, self.kind.key_field, (reasons or {}).get(o.get("id"))) for o in objects]
 
-    def count_delete(self, target, obj, outcome, reasons=None):
+    def count_delete(self, target: Target, obj: ApiObject, outcome: str, reasons: dict[Any, str] | None = None) -> bool:
         """Record what one DELETE of ``obj`` (seen before it was sent) came to; True when it counts as this task's.
 
         A 404 on the first answer means someone else deleted it. A 404 on a
@@ -210,13 +223,13 @@ class ResourceModule(VpsorgModule):
         self.record_deleted(target, [obj], reasons)
         if outcome == DELETED_ANSWER_LOST:
             target.deleted[-1]["note"] = LOST_ANSWER_NOTE
-            self.warn("%s %s on server %s: %s."
-                      % (self.kind.name.capitalize(), obj.get("id"), target.server_id, LOST_ANSWER_NOTE))
+            self.warn(f"{self.kind.name.capitalize()} {obj.get('id')} on server {target.server_id}: "
+                      f"{LOST_ANSWER_NOTE}.")
         return True
 
     # ------------------------------------------------------------ main flow
 
-    def run(self):
+    def run(self) -> None:
         if not self.fleet:
             # Present in every result, failures included.
             self.result[self.kind.name] = None
@@ -226,7 +239,7 @@ class ResourceModule(VpsorgModule):
         else:
             self.ensure_present()
 
-    def validate(self):
+    def validate(self) -> None:
         super(ResourceModule, self).validate()
         self.now = time.time()
         params, kind = self.params, self.kind
@@ -236,49 +249,49 @@ class ResourceModule(VpsorgModule):
             self.fail("server_ids is empty: name at least one server.")
         servers_given = params["server_id"] is not None or params.get("server_ids") is not None
         if params[kind.id_option] is None and (not servers_given or (self.key is None and self.key_required())):
-            needed = "server_id and %s" % kind.key_field if self.key_required() else "server_id"
-            self.fail("state=%s needs %s, or %s." % (params["state"], needed, kind.id_option))
+            needed = f"server_id and {kind.key_field}" if self.key_required() else "server_id"
+            self.fail(f"state={params['state']} needs {needed}, or {kind.id_option}.")
         self.validate_retention()
 
-    def validate_retention(self):
+    def validate_retention(self) -> None:
         """Check rotate and reuse_within, and turn their durations into seconds."""
         params, kind = self.params, self.kind
         rotate = params.get("rotate")
         self.max_age = self.reuse_within = None
-        self.warned_ageless = set()
+        self.warned_ageless: set[Any] = set()
         if rotate:
             if not rotate["prefix"]:
-                self.fail("rotate.prefix must not be empty: an empty prefix would match every %s of the server."
-                          % kind.name)
+                self.fail(f"rotate.prefix must not be empty: an empty prefix would match every {kind.name} "
+                          "of the server.")
             if rotate["keep"] is None and rotate["max_age"] is None:
-                self.fail("rotate needs keep, max_age or both: say how many %s with prefix %r to keep, or how old "
-                          "they may get." % (kind.plural, rotate["prefix"]))
+                self.fail(f"rotate needs keep, max_age or both: say how many {kind.plural} with prefix "
+                          f"{rotate['prefix']!r} to keep, or how old they may get.")
             if rotate["keep"] is not None and not 1 <= rotate["keep"] <= kind.limit:
-                self.fail("rotate.keep must be between 1 and %s (the API keeps at most %s %s per server), got %s."
-                          % (kind.limit, kind.limit, kind.limit_label, rotate["keep"]))
+                self.fail(f"rotate.keep must be between 1 and {kind.limit} (the API keeps at most {kind.limit} "
+                          f"{kind.limit_label} per server), got {rotate['keep']}.")
             if rotate["max_age"] is not None:
                 self.max_age = self.duration("rotate.max_age", rotate["max_age"])
             if params["state"] == "absent" and (self.key is not None or params[kind.id_option] is not None):
-                self.fail("state=absent with rotate prunes the %s of a server by prefix; it takes server_id only, not "
-                          "%s or %s. To delete one %s, leave rotate out."
-                          % (kind.plural, kind.key_field, kind.id_option, kind.name))
+                self.fail(f"state=absent with rotate prunes the {kind.plural} of a server by prefix; it takes "
+                          f"server_id only, not {kind.key_field} or {kind.id_option}. To delete one {kind.name}, leave "
+                          "rotate out.")
         if params.get("reuse_within") is not None:
             if params["state"] == "absent":
-                self.fail("reuse_within only applies to state=present, where it reuses a recent %s instead of "
-                          "creating one; state=absent creates nothing, so leave reuse_within out." % kind.name)
+                self.fail(f"reuse_within only applies to state=present, where it reuses a recent {kind.name} instead "
+                          "of creating one; state=absent creates nothing, so leave reuse_within out.")
             if not rotate:
-                self.fail("reuse_within needs rotate.prefix: the prefix names the %s that may be reused." % kind.plural)
+                self.fail(f"reuse_within needs rotate.prefix: the prefix names the {kind.plural} that may be reused.")
             self.reuse_within = self.duration("reuse_within", params["reuse_within"])
 
-    def duration(self, option, text):
+    def duration(self, option: str, text: str) -> int:
         try:
             return parse_duration(text)
         except ValueError as exc:
-            self.fail("%s: %s." % (option, exc))
+            self.fail(f"{option}: {exc}.")
 
     # ------------------------------------------------------------ present
 
-    def ensure_present(self):
+    def ensure_present(self) -> None:
         self.start_deadline(self.params["wait_timeout"])
         if self.params[self.kind.id_option] is not None:
             return self.present_by_id()
@@ -300,7 +313,7 @@ class ResourceModule(VpsorgModule):
         self.rotate_after([t for t in real if t.alive])
         self.report(targets)
 
-    def present_by_id(self):
+    def present_by_id(self) -> None:
         params, kind = self.params, self.kind
         target = Target(params["server_id"])
         target.obj = self.lookup.by_id(params[kind.id_option], params["server_id"])
@@ -312,7 +325,7 @@ class ResourceModule(VpsorgModule):
         self.settle([target])
         self.report([target])
 
-    def decide(self, target, objects):
+    def decide(self, target: Target, objects: list[ApiObject]) -> None:
         """What the target needs: its existing object, a recent one to reuse, or a create (with a plan)."""
         matches = self.lookup.keyed(objects, self.key) if self.key is not None else []
         if len(matches) > 1:
@@ -335,7 +348,7 @@ class ResourceModule(VpsorgModule):
         target.plan = plan
         return None
 
-    def plan(self, others, new_key):
+    def plan(self, others: list[ApiObject], new_key: str | None) -> RotationPlan:
         """The rotation plan around ``new_key`` (None when nothing is created), with age warnings said once."""
         rotate = self.params.get("rotate") or {}
         plan = plan_rotation(others, self.kind.key_field, self.kind.limit, new_key, rotate.get("prefix"),
@@ -344,12 +357,12 @@ class ResourceModule(VpsorgModule):
             if obj.get("id") in self.warned_ageless:
                 continue
             self.warned_ageless.add(obj.get("id"))
-            self.warn("%s %s has a created_at of %r, in the future or unreadable against this controller's clock "
-                      "(UTC), so max_age never deletes it; check the clocks." % (
-                          self.kind.name.capitalize(), obj.get("id"), obj.get("created_at")))
+            self.warn(f"{self.kind.name.capitalize()} {obj.get('id')} has a created_at of {obj.get('created_at')!r}, "
+                      "in the future or unreadable against this controller's clock (UTC), so max_age never deletes "
+                      "it; check the clocks.")
         return plan
 
-    def server_exists(self, target):
+    def server_exists(self, target: Target) -> bool:
         """Check mode: whether the server a create would go to exists, as the real run would find out.
 
         Any object in the server's listing proves it; otherwise one read of
@@ -362,18 +375,18 @@ class ResourceModule(VpsorgModule):
         except VpsorgApiError as exc:
             if not exc.missing:
                 raise
-            self.failed(target, "%s Nothing would be created." % exc.message, exc)
+            self.failed(target, f"{exc.message} Nothing would be created.", exc)
             return False
         return True
 
-    def plan_create(self, target):
+    def plan_create(self, target: Target) -> None:
         """Check mode: what the create would be, and what rotation would delete around it."""
         target.obj = dict(self.create_body(target.server_id), status="in_progress")
         target.changed = True
         target.deleted_before_create = deletes_needed_first(target.in_scope, self.kind.limit) > 0
         self.record_deleted(target, target.plan.victims, target.plan.reasons)
 
-    def start_creates(self, targets):
+    def start_creates(self, targets: list[Target]) -> None:
         """Start every target's create, up to api_concurrency of them at once.
 
         Each create touches only its own target (its deletions before the
@@ -395,7 +408,7 @@ class ResourceModule(VpsorgModule):
             # An error that start_create does not turn into the target's failure fails the task, as in turn.
             future.result()
 
-    def start_create(self, target):
+    def start_create(self, target: Target) -> None:
         """Create the target's object; rotation deletes before it only what the limit forces."""
         forced = deletes_needed_first(target.in_scope, self.kind.limit)
         target.deleted_before_create = False
@@ -413,14 +426,14 @@ class ResourceModule(VpsorgModule):
         self.pace.start(target.server_id)
         return None
 
-    def create_failure(self, target, exc):
+    def create_failure(self, target: Target, exc: VpsorgApiError) -> str:
         """The message for a create the API refused; a 404 means the server (the one thing it names) is missing."""
         if exc.missing:
-            return ("Server %s does not exist, or this API token cannot see it: %s Nothing was created."
-                    % (target.server_id, exc.message))
+            return (f"Server {target.server_id} does not exist, or this API token cannot see it: {exc.message} "
+                    "Nothing was created.")
         return exc.message
 
-    def create(self, target):
+    def create(self, target: Target) -> ApiObject:
         """POST the object once; a lost answer is reconciled by looking the key up."""
         server_id = target.server_id
         if self.key is None:
@@ -433,24 +446,24 @@ class ResourceModule(VpsorgModule):
         # Inferred: the create answer is the new object; if it is not, find it.
         found = self.find_created(target)
         if found is None:
-            raise VpsorgApiError("The API accepted the %s but its answer holds no id: %r" % (self.kind.name, created),
+            raise VpsorgApiError(f"The API accepted the {self.kind.name} but its answer holds no id: {created!r}",
                                  reason="invalid_response")
         return found
 
-    def create_without_key(self, server_id):
+    def create_without_key(self, server_id: int) -> Any:
         """Without a key a lost answer cannot be reconciled, so it is reported, never sent again."""
         try:
             return self.client.post(self.kind.path, self.create_body(server_id))
         except VpsorgApiError as exc:
             if exc.maybe_committed:
                 raise VpsorgApiError(
-                    "%s The create may or may not have happened and, without a %s, it cannot be told apart from "
-                    "other %s; list them with the info module before running again."
-                    % (exc.message, self.kind.key_field, self.kind.plural),
+                    f"{exc.message} The create may or may not have happened and, without a {self.kind.key_field}, it "
+                    f"cannot be told apart from other {self.kind.plural}; list them with the info module before "
+                    "running again.",
                     method=exc.method, path=exc.path, status=exc.status, reason=exc.reason, maybe_committed=True)
             raise
 
-    def find_created(self, target):
+    def find_created(self, target: Target) -> ApiObject | None:
         """After a create in doubt, the object it made, if any (None: sending it again is safe).
 
         The task saw no object with its key before its POST, so every match
@@ -467,7 +480,7 @@ class ResourceModule(VpsorgModule):
         target.own_unknown = len(matches) > 1
         return survivor(matches)
 
-    def converge(self, created):
+    def converge(self, created: list[Target]) -> None:
         """After creating, make a same-key race end with one object per server: the oldest.
 
         Two tasks that create the same key at once both POST. Each looks again
@@ -496,21 +509,19 @@ class ResourceModule(VpsorgModule):
             if kept.get("id") == target.obj.get("id"):
                 continue
             self.remove_duplicate(target, target.obj)
-            self.warn("Another task created %s %r on server %s at the same time; this task removed its own copy "
-                      "(id %s) and uses id %s." % (self.kind.name, self.key, target.server_id, target.obj["id"],
-                                                   kept["id"]))
+            self.warn(f"Another task created {self.kind.name} {self.key!r} on server {target.server_id} at the same "
+                      f"time; this task removed its own copy (id {target.obj['id']}) and uses id {kept['id']}.")
             # This task's own create was undone; only its deletions (if any) remain a change.
             target.obj, target.created, target.changed = kept, False, bool(target.deleted)
 
-    def adopt_survivor(self, target, matches):
+    def adopt_survivor(self, target: Target, matches: list[ApiObject]) -> None:
         """This task's object is gone from the listing while others have its key: a racing task removed it."""
         kept = survivor(matches)
-        self.warn("Another task created %s %r on server %s at the same time and removed this task's copy (id %s); "
-                  "this task uses id %s." % (self.kind.name, self.key, target.server_id, target.obj.get("id"),
-                                             kept.get("id")))
+        self.warn(f"Another task created {self.kind.name} {self.key!r} on server {target.server_id} at the same time "
+                  f"and removed this task's copy (id {target.obj.get('id')}); this task uses id {kept.get('id')}.")
         target.obj, target.created, target.changed = kept, False, bool(target.deleted)
 
-    def keep_oldest_of_unknown(self, target, matches):
+    def keep_oldest_of_unknown(self, target: Target, matches: list[ApiObject]) -> None:
         """A create in doubt found several objects with its key: keep the oldest, remove the others, say so.
 
         The oldest is the one every racing task keeps; each other match is
@@ -532,7 +543,7 @@ class ResourceModule(VpsorgModule):
                          self.kind.key_field, ", ".join(str(m.get("id")) for m in newest_first(matches)[::-1]),
                          kept.get("id"), ", ".join(str(m.get("id")) for m in others)))
 
-    def remove_duplicate(self, target, duplicate):
+    def remove_duplicate(self, target: Target, duplicate: ApiObject) -> None:
         """Delete a same-key duplicate; if the API refuses while it is in progress, once it is done."""
         self.forget(target, duplicate)
         try:
@@ -544,19 +555,22 @@ class ResourceModule(VpsorgModule):
             waiting = Target(target.server_id)
             waiting.obj = duplicate
             self.wait_all([waiting])
+            if waiting.failure and not self.fleet:
+                # A one-server task has always ended on this wait's failure; a fleet goes on to the DELETE.
+                self.report_one(waiting)
             self.lookup.delete(duplicate["id"])
 
-    def settle(self, targets):
+    def settle(self, targets: list[Target]) -> None:
         """Wait (if asked) until every target's object is completed; a failed one fails its target."""
         if self.params["wait"]:
             self.wait_all([t for t in targets if not is_settled(t.obj)])
         for target in targets:
             if target.alive and target.obj.get("status") in FAILED_STATUSES:
-                self.failed(target, "%s %s ended with status %r; delete it with state=absent and %s=%s before trying "
-                            "again." % (self.kind.name.capitalize(), target.obj.get("id"), target.obj.get("status"),
-                                        self.kind.id_option, target.obj.get("id")))
+                self.failed(target, f"{self.kind.name.capitalize()} {target.obj.get('id')} ended with status "
+                            f"{target.obj.get('status')!r}; delete it with state=absent and "
+                            f"{self.kind.id_option}={target.obj.get('id')} before trying again.")
 
-    def wait_all(self, waiting):
+    def wait_all(self, waiting: Iterable[Target]) -> None:
         """One wait for many objects: each poll is one listing that serves every target still waiting."""
         pending = list(waiting)
         if not pending:
@@ -564,14 +578,14 @@ class ResourceModule(VpsorgModule):
         # Objects this task did not create (found in progress) have no start: the pace says nothing of them.
         pace = self.pace if self.pace is not None else Pace()
 
-        def poll():
+        def poll() -> list[Target]:
             self.read(pending)
             for target in list(pending):
                 found = next((o for o in target.view if o.get("id") == target.obj.get("id")), None)
                 if found is None:
                     pending.remove(target)
-                    self.failed(target, "%s %s disappeared while waiting for it." % (
-                        self.kind.name.capitalize(), target.obj.get("id")))
+                    self.failed(target, f"{self.kind.name.capitalize()} {target.obj.get('id')} disappeared "
+                                "while waiting for it.")
                     continue
                 target.obj = found
                 if is_settled(found):
@@ -579,8 +593,8 @@ class ResourceModule(VpsorgModule):
                     pace.ended(target.server_id)
             return pending
 
-        what = ("%s %s" % (self.kind.name, pending[0].obj.get("id")) if len(pending) == 1
-                else "%d %s" % (len(pending), self.kind.plural))
+        what = (f"{self.kind.name} {pending[0].obj.get('id')}" if len(pending) == 1
+                else f"{len(pending)} {self.kind.plural}")
         try:
             self.client.wait_for(poll, lambda still: not still, self.deadline, what,
                                  due=lambda: pace.due([t.server_id for t in pending]))
@@ -593,7 +607,7 @@ class ResourceModule(VpsorgModule):
 
     # ------------------------------------------------------------ rotation
 
-    def rotate_after(self, targets):
+    def rotate_after(self, targets: list[Target]) -> None:
         """Apply rotation around each target's object once it is completed; never before.
 
         Deleting an old restore point before its replacement is complete
@@ -607,9 +621,9 @@ class ResourceModule(VpsorgModule):
             if target.obj.get("status") == COMPLETED:
                 ready.append(target)
             else:
-                self.warn("%s %s is still %r, so rotation deleted nothing yet; a later run with the same options "
-                          "deletes the oldest once it is completed." % (
-                              self.kind.name.capitalize(), target.obj.get("id"), target.obj.get("status")))
+                self.warn(f"{self.kind.name.capitalize()} {target.obj.get('id')} is still "
+                          f"{target.obj.get('status')!r}, so rotation deleted nothing yet; a later run with the same "
+                          "options deletes the oldest once it is completed.")
         # The listing that showed an object completed is as fresh as another
         # read would be; only an object seen completed elsewhere needs one.
         stale = [t for t in ready if not t.seen_completed]
@@ -619,7 +633,7 @@ class ResourceModule(VpsorgModule):
             others = [o for o in target.view if self.kind.in_scope(o) and o.get("id") != target.obj.get("id")]
             self.apply_plan(target, self.plan(others, target.obj.get(self.kind.key_field)))
 
-    def apply_plan(self, target, plan):
+    def apply_plan(self, target: Target, plan: RotationPlan) -> None:
         """Delete the plan's victims now (in check mode, only report them)."""
         if plan.victims and self.check_mode:
             target.changed = True
@@ -627,32 +641,32 @@ class ResourceModule(VpsorgModule):
             return
         self.delete_victims(target, plan.victims, plan.reasons)
 
-    def delete_victims(self, target, victims, reasons):
+    def delete_victims(self, target: Target, victims: Iterable[ApiObject], reasons: dict[Any, str]) -> None:
         for victim in victims:
             self.forget(target, victim)
             self.count_delete(target, victim, self.lookup.delete(victim["id"]), reasons)
 
-    def ambiguity(self, target, matches):
+    def ambiguity(self, target: Target, matches: list[ApiObject]) -> str:
         kind = self.kind
         return ("%d %s on server %s have %s %r: %s. Name the one you mean with %s."
                 % (len(matches), kind.plural, target.server_id, kind.key_field, self.key,
                    ", ".join(describe(o, kind.key_field) for o in newest_first(matches)), kind.id_option))
 
-    def fail_limit(self, target, blockers):
+    def fail_limit(self, target: Target, blockers: list[ApiObject]) -> None:
         kind = self.kind
         listing = ", ".join(describe(o, kind.key_field) for o in newest_first(blockers))
-        how = ("delete one with state=absent and %s, or set rotate (prefix and keep) so the oldest %s "
-               "with that prefix are replaced" % (kind.id_option, kind.limit_label))
+        how = (f"delete one with state=absent and {kind.id_option}, or set rotate (prefix and keep) so the oldest "
+               f"{kind.limit_label} with that prefix are replaced")
         if self.params.get("rotate"):
-            how = ("rotation can only delete %s whose %s starts with rotate.prefix (and only completed ones); "
-                   "delete one of these with state=absent and %s" % (kind.limit_label, kind.key_field, kind.id_option))
-        self.failed(target, "Server %s already has %d %s, the most the API allows: %s. To make room, %s. Nothing was "
-                    "changed." % (target.server_id, len(blockers), kind.limit_label, listing, how),
+            how = (f"rotation can only delete {kind.limit_label} whose {kind.key_field} starts with rotate.prefix (and "
+                   f"only completed ones); delete one of these with state=absent and {kind.id_option}")
+        self.failed(target, f"Server {target.server_id} already has {len(blockers)} {kind.limit_label}, the most the "
+                    f"API allows: {listing}. To make room, {how}. Nothing was changed.",
                     blocking_objects=[summary(o, kind.key_field) for o in newest_first(blockers)])
 
     # ------------------------------------------------------------ absent
 
-    def ensure_absent(self):
+    def ensure_absent(self) -> None:
         params, kind = self.params, self.kind
         if params[kind.id_option] is not None:
             return self.absent_by_id()
@@ -670,7 +684,7 @@ class ResourceModule(VpsorgModule):
                 self.delete_one(target, matches[0])
         self.report(targets)
 
-    def prune(self, target, objects):
+    def prune(self, target: Target, objects: list[ApiObject]) -> None:
         """state=absent with rotate: apply keep and max_age to one server, creating nothing."""
         plan = self.plan(objects, None)
         self.apply_plan(target, plan)
@@ -679,10 +693,10 @@ class ResourceModule(VpsorgModule):
             self.changed(before={self.kind.plural: self.keys_of(objects)},
                          after={self.kind.plural: self.keys_of(o for o in objects if o.get("id") not in gone)})
 
-    def keys_of(self, objects):
+    def keys_of(self, objects: Iterable[ApiObject]) -> list[str]:
         return sorted(str(o.get(self.kind.key_field)) for o in objects)
 
-    def absent_by_id(self):
+    def absent_by_id(self) -> None:
         """Delete by id: a DELETE and nothing else, unless a look is needed.
 
         The look happens only when check mode or diff must show the object, or
@@ -701,13 +715,13 @@ class ResourceModule(VpsorgModule):
         if found is None and guard:
             elsewhere = self.lookup.by_id(object_id)
             if elsewhere is not None:
-                self.fail("%s %s belongs to server %s, not to server %s; nothing was deleted."
-                          % (kind.name.capitalize(), object_id, server_id_of(elsewhere), guard))
+                self.fail(f"{kind.name.capitalize()} {object_id} belongs to server {server_id_of(elsewhere)}, "
+                          f"not to server {guard}; nothing was deleted.")
         if found is not None:
             self.delete_one(target, found)
         return self.report([target])
 
-    def delete_one(self, target, obj):
+    def delete_one(self, target: Target, obj: ApiObject) -> None:
         target.obj = obj
         if self.check_mode:
             target.changed = True
@@ -719,10 +733,10 @@ class ResourceModule(VpsorgModule):
 
     # ------------------------------------------------------------ results
 
-    def report(self, targets):
+    def report(self, targets: list[Target]) -> None:
         """The task's result: today's fields for one server; ``results`` per server for server_ids."""
         if not self.fleet:
-            return self.fill_result(targets[0])
+            return self.report_one(targets[0])
         results = []
         for target in targets:
             entry = {"server_id": target.server_id, self.kind.name: target.obj, "changed": target.changed,
@@ -745,7 +759,14 @@ class ResourceModule(VpsorgModule):
                 "server %s: %s" % (t.server_id, t.failure["msg"]) for t in failures)))
         return None
 
-    def fill_result(self, target):
+    def report_one(self, target: Target) -> None:
+        """A one-server task's result: its target's fields at the top level; a failed target fails the task."""
+        self.fill_result(target)
+        if target.failure:
+            extra = dict(target.failure)
+            self.fail(extra.pop("msg"), **extra)
+
+    def fill_result(self, target: Target) -> None:
         """One server's result in the top-level fields (``snapshot``, ``deleted_snapshots``, ...)."""
         self.result[self.kind.name] = target.obj
         self.result["deleted_" + self.kind.plural] = target.deleted
@@ -767,20 +788,20 @@ class ResourceModule(VpsorgModule):
 class ResourceInfoModule(VpsorgModule):
     """Read-only listing of one kind, every page read, newest first."""
 
-    kind = None
-    filters = ()  # option names compared with the object's field of the same name
+    kind: Kind = None  # type: ignore[assignment]  # set by each subclass
+    filters: tuple[tuple[str, str], ...] = ()  # option names compared with the object's field of the same name
 
-    def run(self):
+    def run(self) -> None:
         params = self.params
         objects = Lookup(self.client, self.kind).everywhere(self.list_params())
         if params.get("server_id") is not None:
             objects = [o for o in objects if server_id_of(o) == params["server_id"]]
         self.result[self.kind.plural] = newest_first(self.select(objects))
 
-    def list_params(self):
+    def list_params(self) -> dict[str, Any]:
         return {"server_id": self.params.get("server_id")}
 
-    def select(self, objects):
+    def select(self, objects: list[ApiObject]) -> list[ApiObject]:
         for option, field in self.filters:
             if self.params.get(option) is not None:
                 objects = [o for o in objects if o.get(field) == self.params[option]]

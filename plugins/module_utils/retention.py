@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key
+
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Sized
+
+    from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import ApiObject
 
 COMPLETED = "completed"
 
@@ -32,18 +38,18 @@ would not fit under the limit; ``reasons`` maps a victim's id to why it goes;
 """
 
 
-def parse_duration(text):
+def parse_duration(text: object) -> int:
     """Seconds in a readable duration such as ``36h``, ``14d``, ``2w`` or ``1d12h``; ValueError otherwise."""
     if not isinstance(text, str) or not _DURATION.match(text):
-        raise ValueError("%r is not a duration: use a number and a unit (s, m, h, d or w), for example 36h, 14d "
-                         "or 2w, or several of them such as 1d12h" % (text,))
+        raise ValueError(f"{text!r} is not a duration: use a number and a unit (s, m, h, d or w), for example 36h, "
+                         "14d or 2w, or several of them such as 1d12h")
     seconds = sum(int(number) * UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text))
     if seconds <= 0:
-        raise ValueError("%r is not a duration longer than zero" % (text,))
+        raise ValueError(f"{text!r} is not a duration longer than zero")
     return seconds
 
 
-def age_of(obj, now):
+def age_of(obj: ApiObject, now: float) -> float | None:
     """Seconds since ``obj`` was created, or None when that cannot be told (unreadable, or in the future)."""
     epoch = created_epoch(obj)
     if epoch is None or epoch > now:
@@ -51,11 +57,13 @@ def age_of(obj, now):
     return now - epoch
 
 
-def in_prefix(obj, key_field, prefix):
+def in_prefix(obj: ApiObject, key_field: str, prefix: str) -> bool:
     return str(obj.get(key_field) or "").startswith(prefix)
 
 
-def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None, max_age=None, now=None, max_age_text=None):
+def plan_rotation(existing: Iterable[ApiObject], key_field: str, limit: int, new_key: str | None,
+                  prefix: str | None = None, keep: int | None = None, max_age: int | None = None,
+                  now: float | None = None, max_age_text: str | None = None) -> RotationPlan:
     """What rotation deletes around one more object (or none: ``new_key`` None), and whether it will fit.
 
     ``existing`` are the objects counting towards ``limit``, the new or kept
@@ -66,7 +74,8 @@ def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None, m
     be told (for ``max_age``) is ever a victim.
     """
     ordered = sorted(existing, key=created_key)
-    reasons, ageless = {}, []
+    reasons: dict[Any, list[str]] = {}
+    ageless: list[ApiObject] = []
     if prefix is not None:
         rotating = [o for o in ordered if in_prefix(o, key_field, prefix)]
         if keep is not None:
@@ -89,7 +98,8 @@ def plan_rotation(existing, key_field, limit, new_key, prefix=None, keep=None, m
                         [o for o in ageless if o.get("status") == COMPLETED])
 
 
-def newest_reusable(objects, key_field, prefix, within, now):
+def newest_reusable(objects: Iterable[ApiObject], key_field: str, prefix: str, within: int,
+                    now: float) -> ApiObject | None:
     """The newest completed object of the prefix if it is at most ``within`` seconds old, else None.
 
     Always the newest, never the oldest: reuse means "one recent enough
@@ -106,6 +116,6 @@ def newest_reusable(objects, key_field, prefix, within, now):
     return newest if now - epoch <= within else None
 
 
-def deletes_needed_first(existing, limit):
+def deletes_needed_first(existing: Sized, limit: int) -> int:
     """How many objects must go before one more fits under the limit."""
     return max(0, len(existing) + 1 - limit)
