@@ -302,8 +302,7 @@ def judge_host(host: str, wave: dict, hostvars: Mapping, snapshots: list[dict], 
     mine = [s for s in snapshots if server_id_of(s) == server_id] if server_id is not None else []
     name = settings["prefix"] + wave["run_id"]
     unresolved = unresolved_snapshots(mine, probe, name, settings["prefix"]) if readable else []
-    resolved = host in settings.get("resolved_hosts", [])
-    blocking = [] if resolved else unresolved
+    blocking = [] if host in settings.get("resolved_hosts", []) else unresolved
     planned = not listing_error and not blocking and server_id is not None
     plan = room_plan(mine, name, settings) if planned else None
     server_status, reach = _reach_problems(server_id, reachable, probe, server_reads, settings)
@@ -323,7 +322,7 @@ def judge_host(host: str, wave: dict, hostvars: Mapping, snapshots: list[dict], 
         "server_status": server_status, "reachable": reachable, "snapshots": len(mine), "snapshot_limit": SNAPSHOT_LIMIT,
         "room": (plan is None or not plan.blockers) if planned else None,
         "rotation_would_delete": [s.get("name") for s in plan.victims] if plan is not None else [],
-        "unresolved_snapshots": unresolved, "marked_resolved": [s.get("name") for s in unresolved] if resolved else [],
+        "unresolved_snapshots": unresolved, "marked_resolved": [s.get("name") for s in unresolved] if not blocking else [],
     }
     if problems:
         judgement["verdict"] = "unresolved" if blocking else "not_patched"
