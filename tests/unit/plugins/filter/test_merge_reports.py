@@ -83,3 +83,11 @@ def test_no_reports_make_an_empty_fleet():
 
 def test_the_filter_is_registered():
     assert FilterModule().filters()["merge_reports"] is merge_reports
+
+
+def test_reports_generated_at_the_same_time_the_later_one_given_wins():
+    a = {"run_id": "1", "generated_at": "2026-12-01T10:00:00Z", "hosts": {"web": {"status": "rolled_back"}}}
+    b = {"run_id": "2", "generated_at": "2026-12-01T10:00:00Z", "hosts": {"web": {"status": "patched"}}}
+    fleet = merge_reports([a, b], sources=["first", "second"])
+    assert fleet["hosts"]["web"] == {"status": "patched", "source": "second"}
+    assert fleet["duplicates"] == {"web": ["first", "second"]}

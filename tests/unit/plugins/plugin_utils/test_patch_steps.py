@@ -80,3 +80,9 @@ def test_the_three_endings_of_a_rollback_are_decided_from_what_the_steps_returne
     assert patch_steps.rollback_outcome(restored, SKIPPED, "Reach the host: timed out", now=6.0) == {
         "status": "restored_unhealthy", "error": "Reach the host: timed out", "at": 6.0}
     assert patch_steps.rollback_outcome(restored, SKIPPED, None, now=7.0) == {"status": "rolled_back", "at": 7.0}
+
+
+def test_an_unreachable_restore_is_a_failed_rollback():
+    assert patch_steps.rollback_outcome({"unreachable": True, "msg": "ssh gone"}, {"server": {"status": "running"}},
+                                        None, now=1.0) == {
+        "status": "rollback_failed", "error": "ssh gone", "server_status": "running", "at": 1.0}

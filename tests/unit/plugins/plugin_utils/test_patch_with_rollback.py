@@ -430,3 +430,81 @@ def test_each_job_publishes_a_compact_report_under_a_key_of_its_own():
     # What AWX keeps and hands on per job: about 150 bytes a host (docs/awx.md), a third of the full records.
     size = len(json.dumps(published))
     assert 140000 < size < 160000 and size * 3 < len(json.dumps(hosts))
+
+
+# ----------------------------------------------------- edge cases a mutation pass found unpinned
+
+
+def test_an_unreachable_host_whose_server_status_is_unknown_gets_no_status_problem():
+    judgement = judge({"web": {"__patch_with_rollback_probe": PROBE_DOWN}}, reads={})
+    assert judgement["problems"] == [
+        "The host is unreachable through a fresh connection: Failed to connect to the host via ssh: Connection refused"]
+
+
+def test_four_foreign_snapshots_leave_room_for_the_fifth():
+    snapshots = [snap(i, 101, "nightly-%d" % i) for i in range(4)]
+    judgement = judge({"web": {"__patch_with_rollback_probe": PROBE_OK}}, snapshots, settings={"rotate": False})
+    assert judgement["passed"] and judgement["room"] is True and judgement["snapshot_limit"] == 5
+
+
+def test_cleanup_keep_keeps_the_snapshot_and_names_it_in_the_ledger():
+    entry = record(PATCHED_VARS, cleaned={}, settings={"cleanup": "keep"})
+    assert entry["status"] == "patched" and entry["snapshot_kept"] is True and entry["message"] == "Patched and verified."
+    assert logic.ledger_targets({"web": entry}, SETTINGS) == [{"host": "web", "name": "pre-patch-r1", "status": "patched"}]
+
+
+def test_a_snapshot_entry_without_changed_is_not_reused():
+    snapshots = {"results": [{"server_id": 101, "snapshot": snap(801, 101, "pre-patch-r1")}]}
+    assert record(PATCHED_VARS, snapshots=snapshots)["snapshot_reused"] is False
+    reused = {"results": [{"server_id": 101, "changed": False, "snapshot": snap(801, 101, "pre-patch-r1")}]}
+    assert record(PATCHED_VARS, snapshots=reused)["snapshot_reused"] is True
+
+
+def test_a_failed_ledger_write_is_named_on_a_patched_host():
+    ledger = {"results": [{"item": {"host": "web"}, "failed": True, "msg": "disk full"}]}
+    entry = record(PATCHED_VARS, settings={"cleanup": "keep"}, ledger=ledger)
+    assert entry["status"] == "patched"
+    assert "Recording this on the host failed (disk full)" in entry["message"]
+
+
+def test_a_failed_final_connection_is_a_lost_host_not_a_patched_one():
+    entry = record({"__patch_with_rollback_patching": ["web"], "vpsorg_cloud_unreachable": [],
+                    "__patch_with_rollback_connection": {"unreachable": True, "msg": "timed out"}})
+    assert entry["status"] == "rollback_failed" and entry["snapshot_kept"] is True
+
+
+def test_a_rollback_failed_on_a_stopped_server_asks_only_for_a_restore():
+    failure = {"phase": "patch", "cause": "boom", "unreachable_tasks": [], "at": START + 12}
+    entry = record(dict(PATCHED_VARS, __patch_with_rollback_failure=failure, __patch_with_rollback_rollback={
+        "status": "rollback_failed", "error": "HTTP 400", "server_status": "stopped", "at": START + 30}))
+    assert entry["manual_step"] == "ansible-playbook -i inv vpsorg.cloud.restore -e target=web -e snapshot_id=801"
+    assert entry["message"].endswith(" Restore by hand.")
+
+
+def test_a_host_never_started_in_a_dry_run_is_a_dry_run_record():
+    report = logic.build_report({"db": {}}, ["db"], {}, {"check_mode": True}, now=0)
+    assert report["dry_run"] is True and report["hosts"]["db"]["dry_run"] is True
+
+
+def test_an_empty_job_id_is_published_as_none():
+    report = {"run_id": "r1", "dry_run": False, "generated_at": "x", "hosts": {}}
+    assert logic.published_report(report, "")["job_id"] is None
+
+
+def test_the_summary_headline_says_dry_run():
+    report = logic.build_report({}, ["web"], {"web": record({}, the_wave=wave({"web": 101}, dry_run=True))},
+                                {"check_mode": True}, now=0)
+    assert logic.summary_lines(report, "/r.json")[0].startswith("patch_with_rollback run r1 (dry run): 1 would_patch.")
+
+
+def test_missed_between_is_empty_when_the_end_is_unknown():
+    assert logic.missed_between([{"task": "a"}, {"task": "b"}], 0, None) == []
+
+
+def test_a_rolled_back_host_is_never_a_ledger_target():
+    rolled = {"status": "rolled_back", "snapshot_kept": True, "snapshot_id": 801, "snapshot_name": "pre-patch-r1"}
+    assert logic.ledger_targets({"web": rolled}, SETTINGS) == []
+
+
+def test_the_given_run_id_wins_over_the_awx_job_id():
+    assert logic.run_id_for("CHG-42", 5010, []) == "CHG-42"

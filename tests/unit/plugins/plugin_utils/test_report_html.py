@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils import report_html
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.report_html import LABEL_WIDTH, RIGHT_MARGIN, WIDTH, render
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "report_sample.json")
@@ -175,3 +176,21 @@ def test_a_wave_given_as_text_counts_as_that_wave():
     report = {"hosts": {"a": host("a", {"preflight": 1.0}, wave="2"), "b": host("b", {"preflight": 1.0}, wave=1)}}
     labels = [t.text for t in svg_of(render(report)).iter("text") if t.text and t.text.startswith("wave")]
     assert labels == ["wave 1", "wave 2"]
+
+
+def test_seconds_under_90_stay_in_seconds():
+    assert report_html._seconds(75) == "75.0 s" and report_html._seconds(90) == "1 min 30 s"
+
+
+def test_a_clipped_name_is_as_long_as_the_limit():
+    clipped = report_html._clip("a" * 30, 22)
+    assert clipped == "a" * 21 + "\u2026" and len(clipped) == 22
+
+
+def test_a_negative_duration_is_not_drawn():
+    assert report_html._segments({"durations": {"preflight": -1.0, "patch": 2.0}}) == [("patch", 0.0, 2.0)]
+
+
+def test_a_bool_is_not_a_number():
+    assert report_html._number(True) is None
+    assert report_html._segments({"durations": {"preflight": True, "patch": 2.0}}) == [("patch", 0.0, 2.0)]

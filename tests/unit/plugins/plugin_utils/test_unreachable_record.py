@@ -54,3 +54,34 @@ def test_every_shape_of_result_is_read_alike():
         assert entry["message"] == "Failed to connect to the host via ssh: Connection refused", shape
         # In a loop, the first item that could not reach the host says why.
         assert unreachable_record.describe(shape(LOOP))["message"] == "gone during item b", shape
+
+
+class Base:
+    def __init__(self, batches):
+        self._batches = list(batches)
+        self._variable_manager = SimpleNamespace(facts={})
+        self._variable_manager.set_nonpersistent_facts = lambda host, facts: self._variable_manager.facts.update({host: facts})
+
+    def _process_pending_results(self, *args, **kwargs):
+        return self._batches.pop(0)
+
+
+class Recorder(unreachable_record.UnreachableRecorder, Base):
+    pass
+
+
+class Res:
+    def __init__(self):
+        self._host = SimpleNamespace(name="web-01")
+        self._task = SimpleNamespace(name="Step", action="x", ignore_unreachable=True)
+        self._result = {"unreachable": True, "msg": "gone"}
+
+    def is_unreachable(self):
+        return True
+
+
+def test_unreachable_results_of_later_batches_are_appended_not_reset():
+    strategy = Recorder([[Res()], [Res()]])
+    strategy._process_pending_results()
+    strategy._process_pending_results()
+    assert len(strategy._variable_manager.facts["web-01"][unreachable_record.FACT]) == 2
