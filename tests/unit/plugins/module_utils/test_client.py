@@ -323,3 +323,12 @@ def test_a_429_halves_the_gate_holds_it_for_retry_after_and_answers_widen_it_slo
     gate.leave()
     assert gate.limit == 3  # one more after 16 answers (twice the most) without a 429
     assert gate.in_flight == 0
+
+
+def test_retry_after_wins_over_a_longer_backoff(vpsorg_sim):
+    sleeps = []
+    vpsorg_sim.control.fault("429", count=1, retry_after=1)
+    client = VpsorgClient(vpsorg_sim.api_url, vpsorg_sim.token, sleep=sleeps.append,
+                          retry_policy=RetryPolicy(3, 30, base_delay=10, jitter=lambda: 1.0))
+    client.get("/servers/101/")
+    assert sleeps[0] == 1.0

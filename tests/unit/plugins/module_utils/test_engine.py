@@ -489,3 +489,49 @@ def test_a_listing_the_api_did_not_filter_is_filtered_again(api, capsys):
     result = snapshot(api, capsys, server_id=101, name="shared")
     assert result["changed"] and result["snapshot"]["id"] != theirs["id"]
     assert api.log == [LIST, POST, LIST]
+
+
+# ----------------------------------------------------- edge cases a mutation pass found unpinned
+
+
+def test_check_mode_rotation_with_nothing_to_delete_is_not_a_change(api, capsys):
+    api.add(SNAPSHOTS, 101, name="daily-1")
+    result = run_module(SnapshotModule, api, capsys, check_mode=True, server_id=101, name="daily-1",
+                        rotate={"prefix": "daily-", "keep": 2})
+    assert not result["changed"] and result["deleted_snapshots"] == []
+
+
+def test_prune_in_check_mode_reports_and_deletes_nothing(api, capsys):
+    for n in (1, 2, 3):
+        api.add(SNAPSHOTS, 101, name="d%d" % n)
+    result = run_module(SnapshotModule, api, capsys, check_mode=True, server_id=101, state="absent",
+                        rotate={"prefix": "d", "keep": 1})
+    assert result["changed"] and [s["name"] for s in result["deleted_snapshots"]] == ["d1", "d2"]
+    assert not any(c[0] == "DELETE" for c in api.log) and len(api.ids(SNAPSHOTS)) == 3
+
+
+def test_a_server_named_twice_in_server_ids_gets_one_object(api, capsys):
+    result = run_module(SnapshotModule, api, capsys, server_ids=[101, 101], name="n")
+    assert api.log.count(("POST", SNAPSHOTS)) == 1 and len(result["results"]) == 1
+
+
+def test_cross_server_snapshot_is_refused_even_with_allow_cross_server(api, capsys):
+    foreign = api.add(SNAPSHOTS, 102, name="foreign")
+    result = restore(api, capsys, server_id=101, snapshot_id=foreign["id"], allow_cross_server=True)
+    assert result["failed"] and "only restores its own server" in result["msg"]
+    assert not any(c[0] == "POST" for c in api.log)
+
+
+def test_source_server_id_does_not_bypass_the_owner_check(api, capsys):
+    theirs = api.add(BACKUPS, 102, backup_type="manual", description="theirs")
+    result = restore(api, capsys, server_id=101, backup_id=theirs["id"], source_server_id=102)
+    assert result["failed"] and "allow_cross_server" in result["msg"]
+    assert not any(c[0] == "POST" for c in api.log)
+
+
+def test_a_refused_restore_of_a_stopped_server_keeps_the_apis_reason(api, capsys):
+    good = api.add(SNAPSHOTS, 101, name="good")
+    api.servers[101]["status"] = "stopped"
+    api.faults.append(("POST", "/snapshots/%d/restore/" % good["id"], "400"))
+    result = restore(api, capsys, server_id=101, snapshot_id=good["id"])
+    assert result["failed"] and "HTTP 400" in result["msg"] and "The server's status is" not in result["msg"]
