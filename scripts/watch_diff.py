@@ -11,7 +11,8 @@ tests' fleets) written out of them.
 import re
 import sys
 
-STARTS = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ p=\d+ u=\S+ n=\S+ \| ")
+# "2026-12-06 04:08:25,552 p=18069 u=root n=ansible WARNING| " (older releases: "n=ansible | ").
+STARTS = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ p=\d+ u=\S+ n=\S+(?: [A-Z]+)? ?\| ")
 KINDS = ("[DEPRECATION WARNING]", "[WARNING]", "[ERROR]", "ERROR!")
 STRATEGY = "strategy"
 # What differs between two runs of the same test, not between two versions of ansible-core.

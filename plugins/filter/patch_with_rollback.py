@@ -11,8 +11,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_steps
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
+
+
+def result_of(registered):
+    """A registered result as it is, never copied: copying reads every key, and ansible-core 2.19 and later warn at a
+    read of a skipped result's deprecated ``skipped_reason`` (removed in 2.24). The logic reads only the keys it needs."""
+    return registered if isinstance(registered, Mapping) else {}
 
 
 def patch_wave(hostvars, all_hosts, batch, settings):
@@ -22,7 +30,7 @@ def patch_wave(hostvars, all_hosts, batch, settings):
 def patch_preflight(wave, hostvars, listing, server_reads, settings):
     settings = dict(settings)
     settings["report_problem"] = logic.report_folder_problem(settings["report_file"])
-    return logic.judge_preflight(wave, logic.ReadOnce(hostvars), dict(listing or {}), dict(server_reads or {}), settings)
+    return logic.judge_preflight(wave, logic.ReadOnce(hostvars), result_of(listing), result_of(server_reads), settings)
 
 
 def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, settings=None):
@@ -40,12 +48,12 @@ def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, sett
             return []
         return [wave["hosts"][h]["server_id"] for h in logic.snapshot_takers(wave, preflight, hostvars)]
     if what == "patch_hosts":
-        return logic.patchers(wave, preflight, hostvars, dict(snapshots or {}), settings or {})
+        return logic.patchers(wave, preflight, hostvars, result_of(snapshots), settings or {})
     raise ValueError("patch_select: unknown selection %r" % (what,))
 
 
 def patch_failure(task_name, result, record, seen, phase):
-    return logic.failure(task_name, dict(result or {}), list(record or []), seen, phase)
+    return logic.failure(task_name, result_of(result), list(record or []), seen, phase)
 
 
 def patch_missed(record, start, end):
@@ -53,8 +61,8 @@ def patch_missed(record, start, end):
 
 
 def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings):
-    return logic.build_records(wave, logic.ReadOnce(hostvars), dict(preflight or {}), dict(snapshots or {}), dict(marks or {}),
-                               dict(cleanup or {}), dict(ledger or {}), dict(settings))
+    return logic.build_records(wave, logic.ReadOnce(hostvars), dict(preflight or {}), result_of(snapshots),
+                               dict(marks or {}), result_of(cleanup), result_of(ledger), dict(settings))
 
 
 def patch_ledger_targets(records, settings):
@@ -62,11 +70,11 @@ def patch_ledger_targets(records, settings):
 
 
 def patch_apt_error(result):
-    return patch_steps.apt_error(dict(result or {}))
+    return patch_steps.apt_error(result_of(result))
 
 
 def patch_reboot_needed(mode, reboot_flag, needs_restarting):
-    return patch_steps.reboot_needed(str(mode), dict(reboot_flag or {}), dict(needs_restarting or {}))
+    return patch_steps.reboot_needed(str(mode), result_of(reboot_flag), result_of(needs_restarting))
 
 
 def patch_cleanup(how, snapshot_name, prefix, keep):
@@ -74,7 +82,7 @@ def patch_cleanup(how, snapshot_name, prefix, keep):
 
 
 def patch_rollback_outcome(restore, server_read, unhealthy):
-    return patch_steps.rollback_outcome(dict(restore or {}), dict(server_read or {}), unhealthy)
+    return patch_steps.rollback_outcome(result_of(restore), result_of(server_read), unhealthy)
 
 
 class FilterModule:
