@@ -562,6 +562,7 @@ class HostCase:
     record: dict = field(default_factory=dict)
     times: dict = field(default_factory=dict)
     snapshot: dict = field(default_factory=dict)
+    ended_at: Any = None  # the mark the host's total time runs to, set by end()
 
     @property
     def entry(self) -> dict:
@@ -579,8 +580,9 @@ class HostCase:
     def snapshot_text(self) -> str:
         return f"{self.record['snapshot_name']} (id {self.snapshot.get('id')})"
 
-    def end(self, **fields: Any) -> HostCase:
-        """This host's status is settled: fill in the record; build_record stops here."""
+    def end(self, at: Any, **fields: Any) -> HostCase:
+        """This host's status is settled at the mark ``at``: fill in the record; build_record stops here."""
+        self.ended_at = at
         self.record.update(fields)
         return self
 
@@ -595,12 +597,11 @@ def build_record(host: str, wave: dict, hostvars: Mapping, preflight: dict, snap
               "ledger": ledger_results}
     case = HostCase(host, wave, hostvars, phases, settings, record=_new_record(host, wave, settings),
                     times={"preflight": marks.get("preflight")})
-    for outcome in OUTCOMES:
-        end = outcome(case)
-        if end is not GO_ON:
-            case.record["durations"] = durations(wave["started_at"], case.times, end.record.pop("_end", None))
-            return case.record
-    raise AssertionError("no outcome settled host %s" % host)  # _patched always does
+    for outcome in OUTCOMES:  # the last, _patched, always settles
+        if outcome(case) is not GO_ON:
+            break
+    case.record["durations"] = durations(wave["started_at"], case.times, case.ended_at)
+    return case.record
 
 
 def _new_record(host: str, wave: dict, settings: dict) -> dict:
@@ -617,8 +618,8 @@ def _not_started(case: HostCase) -> HostCase | None:
         return GO_ON
     case.times = {}
     stop = case.wave["stop"]
-    return case.end(status="not_started", message=stop, cause=stop, snapshot_name=None,
-                    _end=case.marks.get("preflight") or case.wave["started_at"])
+    return case.end(case.marks.get("preflight") or case.wave["started_at"], status="not_started", message=stop,
+                    cause=stop, snapshot_name=None)
 
 
 def _refused(case: HostCase) -> HostCase | None:
@@ -630,8 +631,8 @@ def _refused(case: HostCase) -> HostCase | None:
         return GO_ON
     text = " ".join(judgement.get("problems", []))
     lead = "Dry run: would not patch. " if case.wave["dry_run"] else "Not patched, nothing was done: "
-    return case.end(status=verdict, cause=text, manual_step=manual_step, message=lead + text,
-                    _end=case.times["preflight"])
+    return case.end(case.times["preflight"], status=verdict, cause=text, manual_step=manual_step,
+                    message=lead + text)
 
 
 def _dry_run(case: HostCase) -> HostCase | None:
@@ -639,7 +640,7 @@ def _dry_run(case: HostCase) -> HostCase | None:
         return GO_ON
     rotation = case.record["preflight"].get("rotation_would_delete") or []
     deleting = f" (rotation deleting {', '.join(rotation)})" if rotation else ""
-    return case.end(status="would_patch", cause=STATUSES["would_patch"].cause, _end=case.times["preflight"],
+    return case.end(case.times["preflight"], status="would_patch", cause=STATUSES["would_patch"].cause,
                     message=f"Dry run: preflight passed. Would quiesce the host, take snapshot "
                             f"{case.record['snapshot_name']}{deleting}, thaw, patch and verify.")
 
@@ -657,8 +658,8 @@ def _not_snapshotted(case: HostCase) -> HostCase | None:
     if not failure:
         return GO_ON
     left = f" The snapshot {case.snapshot_text} is left; nothing was patched." if snapshot.get("id") else ""
-    return case.end(status="not_patched", cause=failure, message="Not patched: " + failure + left,
-                    snapshot_kept=bool(snapshot.get("id")), _end=case.marks.get("snapshot"))
+    return case.end(case.marks.get("snapshot"), status="not_patched", cause=failure,
+                    message="Not patched: " + failure + left, snapshot_kept=bool(snapshot.get("id")))
 
 
 def _snapshot_phase_failure(case: HostCase, entry: dict, result: dict) -> str | None:
@@ -679,9 +680,9 @@ def _snapshot_phase_failure(case: HostCase, entry: dict, result: dict) -> str | 
 def _snapshot_only(case: HostCase) -> HostCase | None:
     if not case.settings.get("snapshot_only"):
         return GO_ON
-    case.end(status="snapshot_only", snapshot_kept=True, cause=STATUSES["snapshot_only"].cause,
-             message=f"Snapshot {case.snapshot_text} taken; nothing was patched, as asked.",
-             _end=case.marks.get("snapshot"))
+    case.end(case.marks.get("snapshot"), status="snapshot_only", snapshot_kept=True,
+             cause=STATUSES["snapshot_only"].cause,
+             message=f"Snapshot {case.snapshot_text} taken; nothing was patched, as asked.")
     _note_ledger(case.record, case.host, case.phases["ledger"])
     return case
 
@@ -695,7 +696,7 @@ def _patch_failed(case: HostCase) -> HostCase | None:
     case.times.update(patch=case.marks.get("patch") if in_verify else failed.get("at"),
                       verify=failed.get("at") if in_verify else None,
                       rollback=_get(_get(case.host_vars, "__patch_with_rollback_rollback", {}), "at"))
-    return case.end(_end=case.times["rollback"] or failed.get("at"))
+    return case.end(case.times["rollback"] or failed.get("at"))
 
 
 def _lost(case: HostCase) -> HostCase | None:
@@ -704,12 +705,11 @@ def _lost(case: HostCase) -> HostCase | None:
     if verified_by and not _failed(verified_by):
         return GO_ON
     restore = _restore_step(case.settings, case.host, case.snapshot["id"])
-    return case.end(status="rollback_failed", snapshot_kept=True,
+    return case.end(case.marks.get("verify"), status="rollback_failed", snapshot_kept=True,
                     cause="The run lost this host after its snapshot was taken; it was not verified.",
                     message=f"The run lost this host after snapshot {case.snapshot_text} was taken, before it was "
                             f"verified; nothing was rolled back. The snapshot is kept.",
-                    manual_step=f"Look at {case.host}. If the patch left it broken: {restore}",
-                    _end=case.marks.get("verify"))
+                    manual_step=f"Look at {case.host}. If the patch left it broken: {restore}")
 
 
 def _patched(case: HostCase) -> HostCase:
@@ -723,7 +723,7 @@ def _patched(case: HostCase) -> HostCase:
                                        "vpsorg.cloud.prune_snapshots." % cleanup["error"])
     case.times["cleanup"] = case.marks.get("cleanup")
     _note_ledger(case.record, case.host, case.phases["ledger"])
-    return case.end(_end=case.times["cleanup"] or case.marks.get("verify"))
+    return case.end(case.times["cleanup"] or case.marks.get("verify"))
 
 
 # The outcomes of a host's wave, in phase order: the first that applies settles its status.
