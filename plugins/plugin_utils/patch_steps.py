@@ -21,6 +21,11 @@ REBOOT_MODES = ("only_required", "always", "never")
 NEEDS_RESTARTING_REQUIRED = 1
 
 
+def _message(result: Mapping[str, Any], default: str) -> str:
+    """A task's own message, trimmed, or ``default`` when it gave none (Jinja's ``msg | default(x) | string | trim``)."""
+    return str(result["msg"]).strip() if "msg" in result else default
+
+
 def dpkg_errors(stdout_lines: list[str]) -> list[str]:
     """dpkg's "dpkg: error processing package X (--configure):" lines, each with the indented lines after it."""
     found: list[str] = []
@@ -45,7 +50,7 @@ def apt_error(result: Mapping[str, Any]) -> str:
     """
     dpkg = dpkg_errors(list(result.get("stdout_lines") or []))
     if not dpkg:
-        return str(result["msg"]).strip() if "msg" in result else "apt failed"
+        return _message(result, "apt failed")
     apt = [line for line in str(result.get("msg") or "").splitlines() if line.startswith("E: ")]
     return " ".join(dpkg + apt)
 
@@ -91,9 +96,8 @@ def rollback_outcome(restore: Mapping[str, Any], server_read: Mapping[str, Any],
     """
     at = time.time() if now is None else now
     if restore.get("failed") or restore.get("unreachable"):
-        error = str(restore["msg"]).strip() if "msg" in restore else "failed"
         status = (server_read.get("server") or {}).get("status") or "unknown"
-        return {"status": "rollback_failed", "error": error, "server_status": status, "at": at}
+        return {"status": "rollback_failed", "error": _message(restore, "failed"), "server_status": status, "at": at}
     if unhealthy is not None:
         return {"status": "restored_unhealthy", "error": unhealthy, "at": at}
     return {"status": "rolled_back", "at": at}
