@@ -105,6 +105,9 @@ options:
         objects in the way.
       - Ages are computed from the API's C(created_at) against the controller's clock in UTC. An object whose
         C(created_at) is in the future or cannot be read is never deleted for its age, and a warning says so.
+      - An object whose description holds a hold, C(hold=<seconds>s) (the role C(vpsorg.cloud.patch_with_rollback)
+        writes one with C(patch_with_rollback_cleanup=hold)), is not deleted until that many seconds have passed since
+        its C(created_at); a warning names it. A held object still counts against the server's limit.
     type: dict
     suboptions:
       prefix:

@@ -37,6 +37,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Lookup, 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
     COMPLETED,
     deletes_needed_first,
+    hold_seconds,
     newest_reusable,
     parse_duration,
     plan_rotation,
@@ -259,6 +260,7 @@ class ResourceModule(VpsorgModule):
         rotate = params.get("rotate")
         self.max_age = self.reuse_within = None
         self.warned_ageless: set[Any] = set()
+        self.warned_held: set[Any] = set()
         if rotate:
             if not rotate["prefix"]:
                 self.fail(f"rotate.prefix must not be empty: an empty prefix would match every {kind.name} "
@@ -360,6 +362,13 @@ class ResourceModule(VpsorgModule):
             self.warn(f"{self.kind.name.capitalize()} {obj.get('id')} has a created_at of {obj.get('created_at')!r}, "
                       "in the future or unreadable against this controller's clock (UTC), so max_age never deletes "
                       "it; check the clocks.")
+        for obj in plan.held:
+            if obj.get("id") in self.warned_held:
+                continue
+            self.warned_held.add(obj.get("id"))
+            self.warn(f"{self.kind.name.capitalize()} {obj.get('id')} ({obj.get(self.kind.key_field)}) is held "
+                      f"{hold_seconds(obj)} s from its creation ({obj.get('created_at')}), as its description says; "
+                      "rotation leaves it until the hold runs out.")
         return plan
 
     def server_exists(self, target: Target) -> bool:

@@ -13,6 +13,7 @@ controller's clock in UTC; an object whose age cannot be told (no readable
 from __future__ import annotations
 
 import re
+import time
 from collections import namedtuple
 from typing import TYPE_CHECKING
 
@@ -29,13 +30,19 @@ _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
-RotationPlan = namedtuple("RotationPlan", ["victims", "blockers", "reasons", "ageless"])
+RotationPlan = namedtuple("RotationPlan", ["victims", "blockers", "reasons", "ageless", "held"])
 RotationPlan.__doc__ = """What rotation deletes and why.
 
 ``victims`` oldest first; ``blockers`` the objects in the way when the new one
 would not fit under the limit; ``reasons`` maps a victim's id to why it goes;
-``ageless`` the objects of the prefix whose age could not be told.
+``ageless`` the objects of the prefix whose age could not be told; ``held``
+the ones rotation would have deleted but whose hold has not run out.
 """
+
+# A hold, written into an object's description when it is created (the role
+# patch_with_rollback with cleanup hold): "hold=<seconds>s". It runs from the
+# object's created_at, on the API's clock, so it ends when its age says so.
+_HOLD = re.compile(r"\bhold=(\d+)s\b")
 
 
 def parse_duration(text: object) -> int:
@@ -57,6 +64,21 @@ def age_of(obj: ApiObject, now: float) -> float | None:
     return now - epoch
 
 
+def hold_seconds(obj: ApiObject) -> int | None:
+    """The hold written in ``obj``'s description, in seconds, or None when it has none."""
+    match = _HOLD.search(str(obj.get("description") or ""))
+    return int(match.group(1)) if match else None
+
+
+def held(obj: ApiObject, now: float) -> bool:
+    """Whether ``obj`` is under a hold that has not run out; one whose age cannot be told is, when in doubt."""
+    seconds = hold_seconds(obj)
+    if seconds is None:
+        return False
+    epoch = created_epoch(obj)
+    return epoch is None or epoch + seconds > now
+
+
 def in_prefix(obj: ApiObject, key_field: str, prefix: str) -> bool:
     return str(obj.get(key_field) or "").startswith(prefix)
 
@@ -70,9 +92,11 @@ def plan_rotation(existing: Iterable[ApiObject], key_field: str, limit: int, new
     one excluded. Among those whose key starts with ``prefix``: the ones
     beyond the newest ``keep`` (the new one counted first) and the ones older
     than ``max_age`` seconds are the victims, oldest first. Nothing outside
-    the prefix, nothing that is not completed, and nothing whose age cannot
-    be told (for ``max_age``) is ever a victim.
+    the prefix, nothing that is not completed, nothing whose age cannot be
+    told (for ``max_age``) and nothing under a hold (see ``held``) is ever a
+    victim.
     """
+    now = time.time() if now is None else now
     ordered = sorted(existing, key=created_key)
     reasons: dict[Any, list[str]] = {}
     ageless: list[ApiObject] = []
@@ -90,12 +114,14 @@ def plan_rotation(existing: Iterable[ApiObject], key_field: str, limit: int, new
                     ageless.append(obj)
                 elif age > max_age:
                     reasons.setdefault(obj.get("id"), []).append("older than %s" % (max_age_text or "%d s" % max_age))
-    victims = [o for o in ordered if o.get("id") in reasons and o.get("status") == COMPLETED]
+    candidates = [o for o in ordered if o.get("id") in reasons and o.get("status") == COMPLETED]
+    victims = [o for o in candidates if not held(o, now)]
     victim_ids = set(o.get("id") for o in victims)
     remaining = [o for o in ordered if o.get("id") not in victim_ids]
     blockers = remaining if new_key is not None and len(remaining) + 1 > limit else []
     return RotationPlan(victims, blockers, dict((i, ", ".join(r)) for i, r in reasons.items() if i in victim_ids),
-                        [o for o in ageless if o.get("status") == COMPLETED])
+                        [o for o in ageless if o.get("status") == COMPLETED],
+                        [o for o in candidates if o.get("id") not in victim_ids])
 
 
 def newest_reusable(objects: Iterable[ApiObject], key_field: str, prefix: str, within: int,

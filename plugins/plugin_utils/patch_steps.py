@@ -71,18 +71,18 @@ def reboot_needed(mode: str, reboot_flag: Mapping[str, Any], needs_restarting: M
 
 
 def cleanup_options(how: str, snapshot_name: str, prefix: str, keep: int) -> dict[str, Any]:
-    """The clean-up task's options for a cleanup mode: none for keep (no task runs), else what to delete.
+    """The clean-up task's options for a cleanup mode: none for keep and hold (no task runs), else what to delete.
 
     delete: this run's snapshot, by name. keep_newest: rotation of the role's
     snapshots (its prefix), keeping the newest ``keep``.
     """
-    if how == "keep":
+    if how in ("keep", "hold"):
         return {}
     if how == "delete":
         return {"name": snapshot_name}
     if how == "keep_newest":
         return {"rotate": {"prefix": prefix, "keep": keep}}
-    raise ValueError(f"patch_with_rollback_cleanup must be delete, keep_newest or keep, not {how!r}")
+    raise ValueError(f"patch_with_rollback_cleanup must be delete, keep_newest, keep or hold, not {how!r}")
 
 
 def rollback_outcome(restore: Mapping[str, Any], server_read: Mapping[str, Any], unhealthy: str | None,

@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
-from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, plan_rotation
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, newest_first, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, held, parse_duration, plan_rotation
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import PHASES, STATUSES, ends_failed, settled
 
 SNAPSHOT_LIMIT = 5
@@ -166,7 +166,20 @@ def refused_settings(settings: dict) -> str | None:
     if isinstance(value, bool) or number is None or not 0 <= number <= 100:
         return ("Not started: patch_with_rollback_max_fail_percentage must be a number from 0 to 100 (the share of a "
                 "wave that may fail before later waves are stopped), not %r." % (value,))
+    if settings.get("cleanup") == "hold" and hold_of(settings) is None:
+        return ("Not started: patch_with_rollback_cleanup is hold, so patch_with_rollback_hold must say for how long "
+                "(a number and a unit: s, m, h, d or w, for example 24h or 3d), not %r." % (settings.get("hold"),))
     return None
+
+
+def hold_of(settings: dict) -> int | None:
+    """The hold of cleanup hold, in seconds (None: no hold, or one that cannot be read)."""
+    if settings.get("cleanup") != "hold":
+        return None
+    try:
+        return parse_duration(settings.get("hold"))
+    except ValueError:
+        return None
 
 
 def plan_wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], settings: dict, now: float | None = None) -> dict:
@@ -192,6 +205,8 @@ def plan_wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], setting
         "number": max([r["wave"] for r in earlier if r.get("wave") is not None] or [0]) + 1,
         "started_at": now,
         "dry_run": bool(settings.get("check_mode")),
+        # Written into each snapshot's description: rotation leaves it alone until the hold runs out.
+        "hold_seconds": hold_of(settings),
         "stop": stop,
         "hosts": hosts,
     }
@@ -321,6 +336,7 @@ def judge_host(host: str, wave: dict, hostvars: Mapping, snapshots: list[dict], 
         "passed": not problems, "problems": problems, "shares_server_with": [h for h in sharing or [] if h != host],
         "server_status": server_status, "reachable": reachable, "snapshots": len(mine), "snapshot_limit": SNAPSHOT_LIMIT,
         "room": (plan is None or not plan.blockers) if planned else None,
+        "held_snapshots": [s.get("name") for s in mine if held(s, time.time())],
         "rotation_would_delete": [s.get("name") for s in plan.victims] if plan is not None else [],
         "unresolved_snapshots": unresolved, "marked_resolved": [s.get("name") for s in unresolved] if not blocking else [],
     }
@@ -379,10 +395,12 @@ def _unresolved_problem(blocking: list) -> str | None:
 def _room_problem(plan: Any, server_id: int | None, settings: dict) -> str | None:
     if plan is None or not plan.blockers:
         return None
+    holds = (" (%s %s held: a hold of an earlier run, until it runs out or the snapshot is deleted by hand)" % (
+        ", ".join(str(s.get("name")) for s in plan.held), "is" if len(plan.held) == 1 else "are")) if plan.held else ""
     return ("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s); none of them "
-            "is the role's to rotate%s. Delete one, or let rotation (patch_with_rollback_rotate) make room." % (
+            "is the role's to rotate%s%s. Delete one, or let rotation (patch_with_rollback_rotate) make room." % (
                 server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(plan.blockers)),
-                "" if settings.get("rotate") else " (rotation is off)"))
+                "" if settings.get("rotate") else " (rotation is off)", holds))
 
 
 def _package_manager_problem(probe: dict, settings: dict) -> str | None:
@@ -718,6 +736,10 @@ def _patched(case: HostCase) -> HostCase:
     cleanup = _cleanup_outcome(case.entry["server_id"], case.snapshot, case.phases["cleanup"], case.settings)
     if cleanup is not None:
         case.record["snapshot_kept"] = cleanup["kept"]
+        if "held_until" in cleanup:
+            case.record["held_until"] = cleanup["held_until"]
+            case.record["message"] += " Its snapshot is held until %s, for an undo (vpsorg.cloud.rollback_run)." % (
+                cleanup["held_until"] or "the hold runs out")
         if cleanup.get("error"):
             case.record["message"] += (" Cleaning up the snapshots failed (%s); delete what is no longer needed with "
                                        "vpsorg.cloud.prune_snapshots." % cleanup["error"])
@@ -734,6 +756,8 @@ def _cleanup_outcome(server_id: int | None, snapshot: dict, cleanup_result: dict
     how = settings.get("cleanup", "delete")
     if how == "keep":
         return {"kept": True}
+    if how == "hold":
+        return {"kept": True, "held_until": held_until(snapshot, hold_of(settings))}
     entry = snapshot_results(cleanup_result).get(server_id)
     if entry is None:
         error = _text(cleanup_result.get("msg")) if _failed(cleanup_result) else "the clean-up did not run"
@@ -743,6 +767,14 @@ def _cleanup_outcome(server_id: int | None, snapshot: dict, cleanup_result: dict
     if entry.get("failed"):
         outcome["error"] = _text(entry.get("msg"))
     return outcome
+
+
+def held_until(snapshot: dict, seconds: int | None) -> str | None:
+    """When a held snapshot's hold runs out (UTC, ISO 8601), on the API's clock: its created_at plus the hold."""
+    epoch = created_epoch(snapshot)
+    if epoch is None or seconds is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch + seconds))
 
 
 def _note_ledger(record: dict, host: str, ledger_results: Mapping | None) -> None:
@@ -857,6 +889,8 @@ def build_report(hostvars: Mapping, all_hosts: list[str], records: dict | None, 
         counts[record["status"]] = counts.get(record["status"], 0) + 1
     report = {
         "run_id": run_id,
+        # An undo of the run (playbook vpsorg.cloud.rollback_run) reports with the same fields and its own statuses.
+        "undo": any(record.get("undo") for record in hosts.values()),
         "dry_run": bool(settings.get("check_mode")),
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         "statuses": counts,
@@ -869,7 +903,7 @@ def build_report(hostvars: Mapping, all_hosts: list[str], records: dict | None, 
 
 
 # What each host's published record keeps of its full record: enough for a fleet summary and the next step.
-PUBLISHED_FIELDS = ("status", "cause", "snapshot_id", "wave", "started_at", "manual_step")
+PUBLISHED_FIELDS = ("status", "cause", "snapshot_id", "wave", "started_at", "held_until", "manual_step")
 PUBLISHED_PREFIX = "patch_with_rollback_report_"
 
 
@@ -887,10 +921,11 @@ def published_report(report: dict, job_id: Any) -> dict:
     """
     hosts = {}
     for host, record in report["hosts"].items():
-        entry = {name: record.get(name) for name in PUBLISHED_FIELDS if name != "manual_step"}
+        entry = {name: record.get(name) for name in PUBLISHED_FIELDS if name not in ("manual_step", "held_until")}
         entry["seconds"] = _get(record.get("durations") or {}, "total")
-        if record.get("manual_step"):
-            entry["manual_step"] = record["manual_step"]
+        for name in ("manual_step", "held_until"):
+            if record.get(name):
+                entry[name] = record[name]
         hosts[host] = entry
     return {"run_id": report["run_id"], "dry_run": report["dry_run"], "generated_at": report["generated_at"],
             "job_id": None if job_id in (None, "") else str(job_id), "hosts": hosts}
@@ -905,8 +940,8 @@ def failed_hosts(report: dict) -> list[str]:
 
 def summary_lines(report: dict, report_file: str, write_error: str | None = None) -> list[str]:
     """The summary printed at the end of a run: a headline, then one line per host and its next step."""
-    headline = "patch_with_rollback run %s%s: %s." % (
-        report["run_id"], " (dry run)" if report["dry_run"] else "",
+    headline = "%spatch_with_rollback run %s%s: %s." % (
+        "Undo of " if report.get("undo") else "", report["run_id"], " (dry run)" if report["dry_run"] else "",
         ", ".join("%d %s" % (count, status) for status, count in report["statuses"].items()))
     if write_error:
         headline += (" The report was NOT written to %s (%s). Every host still ends failed or ok by its own status; "
@@ -922,7 +957,8 @@ def summary_lines(report: dict, report_file: str, write_error: str | None = None
         lines.append("%-16s %-18s %s%s%s" % (
             host, record["status"], "wave %s, " % record["wave"] if record.get("wave") is not None else "",
             "%.1f s" % total if total is not None else "-",
-            ", snapshot %s (id %s) kept" % (record.get("snapshot_name"), record.get("snapshot_id"))
+            ", snapshot %s (id %s) %s" % (record.get("snapshot_name"), record.get("snapshot_id"),
+                                          "held until %s" % record["held_until"] if record.get("held_until") else "kept")
             if record.get("snapshot_kept") else ""))
         if ends_failed(record["status"]):
             lines.append("    " + (record.get("message") or ""))

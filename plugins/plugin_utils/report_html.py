@@ -83,17 +83,18 @@ def render(report: dict) -> str:
     report = report if isinstance(report, dict) else {}
     hosts = _hosts(report)
     run_id = _text(report.get("run_id")) or "(no run id)"
+    title = "%spatch_with_rollback run %s" % ("Undo of " if report.get("undo") else "", run_id)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>patch_with_rollback run %s</title>" % escape(run_id),
+        "<title>%s</title>" % escape(title),
         "<style>%s</style>" % CSS,
         "</head>",
         "<body>",
-        "<h1>patch_with_rollback run %s</h1>" % escape(run_id),
+        "<h1>%s</h1>" % escape(title),
         '<p class="meta">%s</p>' % escape(_meta_line(report, hosts)),
     ]
     if report.get("dry_run"):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, vpsorg.cloud maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The statuses a host of the role patch_with_rollback can end in, and the phases of a wave: written once, as data.
+"""The statuses a host of the role patch_with_rollback (or of an undo of its run) can end in, and the phases of a wave:
+written once, as data.
 
 Everything that tells one status from another reads :data:`STATUSES`: the
 records (plugin_utils/patch_with_rollback.py), the canary gate, the summary,
@@ -47,6 +48,18 @@ STATUSES = {status.name: status for status in (
     Status("restored_unhealthy", "the restore completed, but the host did not pass the checks afterwards",
            "do not restore again; look at the host from the provider's console, then mark it resolved", True,
            "#b71c1c"),
+    # An undo of a run (the playbook vpsorg.cloud.rollback_run, plugin_utils/undo.py).
+    Status("undone", "restored from the run's pre-patch snapshot and verified", "nothing", False, "#2e7d32"),
+    Status("already_undone", "an earlier undo of the run restored and verified it; nothing was done", "nothing",
+           False, "#558b2f"),
+    Status("would_undo", "dry run: would be restored from the run's snapshot", "nothing", False, "#1565c0",
+           cause="Dry run (check mode): nothing was changed."),
+    Status("left_alone", "not restored: its server is neither running nor stopped", "have the server brought back to "
+           "running or stopped, then run the undo again", True, "#8d6e63"),
+    Status("undo_failed", "the restore failed, or the API refused it; the snapshot is kept",
+           "restore by hand with the command in manual_step", True, "#c62828"),
+    Status("undo_unhealthy", "the restore completed, but the host did not pass the checks afterwards",
+           "do not restore again; look at the host from the provider's console", True, "#b71c1c"),
 )}
 
 # The phases of a wave, in the order they run; a host's durations and the page's timeline follow it.

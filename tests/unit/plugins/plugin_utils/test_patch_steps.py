@@ -57,7 +57,7 @@ def test_the_reboot_rule(mode, flag, restarting, expected):
 def test_an_unknown_reboot_mode_or_cleanup_mode_is_an_error_not_a_guess():
     with pytest.raises(ValueError, match="patch_with_rollback_reboot must be one of only_required, always, never"):
         patch_steps.reboot_needed("sometimes", SKIPPED, SKIPPED)
-    with pytest.raises(ValueError, match="patch_with_rollback_cleanup must be delete, keep_newest or keep"):
+    with pytest.raises(ValueError, match="patch_with_rollback_cleanup must be delete, keep_newest, keep or hold"):
         patch_steps.cleanup_options("shred", "pre-patch-r1", "pre-patch-", 2)
 
 

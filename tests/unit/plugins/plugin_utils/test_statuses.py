@@ -11,13 +11,14 @@ from ansible_collections.vpsorg.cloud.plugins.plugin_utils import report_html
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import PHASES, STATUSES, ends_failed, settled
 
 README = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "patch_with_rollback", "README.md")
-SETTLED = ["patched", "snapshot_only", "would_patch"]
+SETTLED = ["patched", "snapshot_only", "would_patch", "undone", "already_undone", "would_undo"]
 
 
 def test_only_patched_snapshot_only_and_a_dry_runs_verdict_are_settled():
     assert sorted(name for name in STATUSES if settled(name)) == sorted(SETTLED)
     assert [name for name in STATUSES if ends_failed(name)] == [
-        "rolled_back", "not_patched", "not_started", "unresolved", "rollback_failed", "restored_unhealthy"]
+        "rolled_back", "not_patched", "not_started", "unresolved", "rollback_failed", "restored_unhealthy",
+        "left_alone", "undo_failed", "undo_unhealthy"]
     # A status nobody knows (another version's, a broken record) ends failed: when in doubt, look.
     assert ends_failed("patched_maybe") and ends_failed(None) and not settled(None)
 

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Undo a run of the role patch_with_rollback: the decisions of the playbook vpsorg.cloud.rollback_run.
+
+The playbook plans once over every host of the pattern (``plan``), refuses the
+whole undo before any change when the plan has a refusal, then restores in
+waves (``wave``: the canary rule of the role, no host may fail) and records each
+host (``record``). The records go into the role's fact and report, so the
+report, its page, the AWX artifacts and the final check are the role's own.
+
+A host is undone when its server is restored from the run's pre-patch
+snapshot and the host passes the role's verification; then the host's record
+of finished runs (its state folder, on its disk) names the snapshot with the
+status ``undone``, which makes a second undo of the same run a no-op for it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Mapping
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.patch_with_rollback import earlier_records
+
+# What the host's record of finished runs says of a snapshot it was undone to.
+UNDONE = "undone"
+# The server statuses the API restores from (a restore stops a running server first).
+RESTORABLE = ("running", "stopped")
+RUN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def input_problem(run_id: Any, pattern: Any, matched: list[str]) -> str | None:
+    """Why the undo cannot even be planned: no run id, a run id no snapshot can have, or a pattern matching no host."""
+    if not run_id or not RUN_ID.match(str(run_id)):
+        return ("rollback_run_id must be the id of the run to undo (letters, digits, - and _, as in its report's run_id "
+                "and its snapshots' names), not %r." % (run_id,))
+    if not pattern or not matched:
+        return ("The host pattern %r (rollback_run_hosts) matches no host of the inventory: name the hosts or groups "
+                "to put back, for example web-01:web-02 or web." % (pattern,))
+    return None
+
+
+def _server_id(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 and not isinstance(value, bool) else None
+
+
+def _undone_before(probe: Mapping, name: str) -> bool:
+    """Whether the host's record of finished runs says an earlier undo restored it to snapshot ``name``."""
+    try:
+        record = json.loads(str(probe.get("stdout") or "").strip() or "{}")
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("status") == UNDONE and record.get("snapshot_name") == name
+
+
+def _snapshot_view(snapshot: Mapping) -> dict:
+    return {"id": snapshot.get("id"), "name": snapshot.get("name"), "created_at": snapshot.get("created_at")}
+
+
+def plan_host(host: str, server_id: int | None, snapshots: list[Mapping], probe: Mapping, server_status: str | None,
+              name: str) -> dict:
+    """One host's part of the undo: restore, already_undone, left_alone, or refused (with why)."""
+    entry: dict[str, Any] = {"server_id": server_id, "snapshot": None, "server_status": server_status}
+    if server_id is None:
+        return dict(entry, action="refused", reason="%s has no VPS.org server id (vpsorg_server_id)." % host)
+    reachable = bool(probe) and not probe.get("unreachable") and not probe.get("failed")
+    if reachable and _undone_before(probe, name):
+        return dict(entry, action="already_undone",
+                    reason="An earlier undo restored %s from snapshot %s and verified it; nothing to do." % (host, name))
+    mine = [s for s in snapshots if server_id_of(s) == server_id and s.get("name") == name]
+    if not mine:
+        unknown = "" if reachable else " (the host did not answer, so whether an earlier undo restored it is unknown)"
+        return dict(entry, action="refused", reason="%s: server %s has no snapshot %s: it was deleted, or the run never "
+                                                    "took one there%s." % (host, server_id, name, unknown))
+    snapshot = mine[0]
+    entry["snapshot"] = _snapshot_view(snapshot)
+    if snapshot.get("status") != COMPLETED:
+        return dict(entry, action="refused", reason="%s: snapshot %s (id %s) is %s, not completed." % (
+            host, name, snapshot.get("id"), snapshot.get("status")))
+    if server_status not in RESTORABLE:
+        return dict(entry, action="left_alone", reason="Left alone: server %s is %s; the API restores a server that is "
+                                                       "running or stopped." % (server_id, server_status or "unreadable"))
+    return dict(entry, action="restore", reason=None)
+
+
+def plan(run_id: str, prefix: str, servers: Mapping[str, Any], listing: Mapping, probes: Mapping[str, Mapping],
+         server_reads: Mapping) -> dict:
+    """The undo of run ``run_id`` over ``servers`` (host: its server id as given), from one listing of the account's
+    snapshots: every host's part, and the refusals, each of which refuses the whole undo before anything is done."""
+    name = prefix + str(run_id)
+    if listing.get("failed") or "snapshots" not in listing:
+        return {"run_id": str(run_id), "snapshot_name": name, "hosts": {}, "refusals": [
+            "The account's snapshots could not be listed: %s" % str(listing.get("msg") or "no listing").strip()]}
+    snapshots = list(listing["snapshots"])
+    statuses = {}
+    for item in server_reads.get("results") or []:
+        statuses[_server_id(item.get("item"))] = (item.get("server") or {}).get("status")
+    hosts = {host: plan_host(host, _server_id(given), snapshots, probes.get(host) or {},
+                             statuses.get(_server_id(given)), name)
+             for host, given in sorted(servers.items())}
+    refusals = [entry["reason"] for entry in hosts.values() if entry["action"] == "refused"]
+    if not any(s.get("name") == name for s in snapshots) and not any(
+            entry["action"] == "already_undone" for entry in hosts.values()):
+        refusals.insert(0, "Run %s is unknown: no snapshot of the account is named %s, and no host says an undo of it "
+                           "already happened. Check rollback_run_id against the run's report (run_id)." % (run_id, name))
+    return {"run_id": str(run_id), "snapshot_name": name, "hosts": hosts, "refusals": refusals}
+
+
+def servers_to_read(servers: Mapping[str, Any]) -> list[int]:
+    """The servers whose status the plan needs: one read each."""
+    return sorted(set(number for number in (_server_id(v) for v in servers.values()) if number is not None))
+
+
+# The statuses of a host whose undo was tried and failed: the next waves do not start (the canary rule, none may fail).
+FAILED_UNDO = ("undo_failed", "undo_unhealthy", "not_started")
+
+
+def gate(earlier: list[dict]) -> str | None:
+    """Why this wave must not start (None: it may): a host of an earlier wave whose restore failed or was not started.
+    A host left alone (its server could not be restored) was not tried, so it stops nothing."""
+    bad = [r for r in earlier if r.get("status") in FAILED_UNDO]
+    if not bad:
+        return None
+    return ("Not started: the undo of %s failed in an earlier wave (%s), so later waves were not started." % (
+        ", ".join(r.get("host", "?") for r in bad), ", ".join(sorted(set(r["status"] for r in bad)))))
+
+
+def wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], undo_plan: Mapping, check_mode: bool,
+         now: float | None = None) -> dict:
+    """This batch as a wave of the undo: its number, and the hosts it restores (none once an earlier wave failed)."""
+    earlier = earlier_records(hostvars, all_hosts, batch)
+    stop = None if check_mode else gate(earlier)
+    number = max([r["wave"] for r in earlier if r.get("wave") is not None] or [0]) + 1
+    acts = {host: undo_plan["hosts"][host]["action"] for host in batch}
+    restoring = [] if stop or check_mode else sorted(h for h, action in acts.items() if action == "restore")
+    return {"number": number, "stop": stop, "started_at": time.time() if now is None else now,
+            "dry_run": bool(check_mode), "restoring": restoring}
+
+
+def _outcome_status(outcome: Mapping) -> str:
+    return {"rolled_back": "undone", "restored_unhealthy": "undo_unhealthy"}.get(outcome.get("status"), "undo_failed")
+
+
+def record(host: str, undo_plan: Mapping, this_wave: Mapping, outcome: Mapping | None, written_result: Mapping,
+           cleanup: Mapping, inventory_args: str = "") -> dict:
+    """The host's record of the undo: the role's record fields, with the undo's statuses (plugin_utils/statuses.py)."""
+    entry = undo_plan["hosts"][host]
+    snapshot = entry.get("snapshot") or {}
+    base = {"host": host, "run_id": undo_plan["run_id"], "undo": True, "dry_run": this_wave["dry_run"],
+            "wave": this_wave["number"], "started_at": this_wave["started_at"], "server_id": entry["server_id"],
+            "snapshot_id": snapshot.get("id"), "snapshot_name": undo_plan["snapshot_name"],
+            "snapshot_kept": bool(snapshot), "cause": None, "manual_step": None}
+    action = entry["action"]
+    if action != "restore":
+        status = "already_undone" if action == "already_undone" else "left_alone"
+        return dict(base, status=status, message=entry["reason"], cause=None if status == "already_undone"
+                    else entry["reason"], server_status=entry["server_status"])
+    if this_wave["stop"]:
+        return dict(base, status="not_started", message=this_wave["stop"], cause=this_wave["stop"])
+    if this_wave["dry_run"]:
+        return dict(base, status="would_undo", message="Dry run: would restore server %s from snapshot %s (id %s)." % (
+            entry["server_id"], undo_plan["snapshot_name"], snapshot.get("id")))
+    return _restored(base, host, snapshot, outcome or {}, host_record_written(written_result), cleanup, inventory_args)
+
+
+def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, written: Mapping, cleanup: Mapping,
+              inventory_args: str) -> dict:
+    status = _outcome_status(outcome)
+    done = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(outcome["at"])) if outcome.get("at") else None
+    seconds = round(outcome["at"] - base["started_at"], 1) if outcome.get("at") else None
+    described = "snapshot %s (id %s)" % (base["snapshot_name"], snapshot.get("id"))
+    result = dict(base, status=status, ended_at=done, durations={"rollback": seconds, "total": seconds})
+    if status == "undone":
+        deleted = [s.get("id") for e in cleanup.get("results") or [] if e.get("server_id") == base["server_id"]
+                   for s in e.get("deleted_snapshots") or []]
+        result.update(snapshot_kept=snapshot.get("id") not in deleted,
+                      message="Restored from %s and verified." % described
+                              + ("" if written.get("ok") else " Recording the undo on the host failed (%s); a second "
+                                 "undo would restore it again." % written.get("error")))
+        return result
+    error = outcome.get("error") or "failed"
+    restore = ("ansible-playbook %s vpsorg.cloud.restore -e target=%s -e snapshot_id=%s" % (
+        inventory_args, host, snapshot.get("id"))).replace("  ", " ")
+    if status == "undo_unhealthy":
+        return dict(result, cause=error, message="Restored from %s, but the host did not pass the checks afterwards "
+                                                 "(%s). Do not restore again: the disk is that snapshot now. The "
+                                                 "snapshot is kept." % (described, error),
+                    manual_step="Look at %s from the provider's console; once it is healthy, mark it resolved for the "
+                                "role (patch_with_rollback_resolved_hosts)." % host)
+    return dict(result, cause=error, server_status=outcome.get("server_status"),
+                message="The restore from %s failed: %s. The snapshot is kept, and the role refuses the host until it "
+                        "is marked resolved." % (described, error), manual_step=restore)
+
+
+def cleanup_servers(undo_plan: Mapping, written: Mapping[str, Mapping]) -> list[int]:
+    """The servers whose snapshot goes once their host is undone: only where the host keeps the record of it, without
+    which a second undo could not tell that the host was undone (and would find no snapshot to restore from)."""
+    return sorted(undo_plan["hosts"][host]["server_id"] for host, result in written.items()
+                  if host in undo_plan["hosts"] and host_record_written(result)["ok"])
+
+
+def host_record_written(result: Mapping) -> dict:
+    """Whether the undo was recorded on the host (the registered copy), and why not."""
+    if not result or result.get("skipped"):
+        return {"ok": False, "error": "the host was not reached"}
+    if result.get("failed") or result.get("unreachable"):
+        return {"ok": False, "error": str(result.get("msg") or "unreachable").strip()}
+    return {"ok": True, "error": None}
