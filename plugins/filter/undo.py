@@ -35,13 +35,20 @@ def undo_wave(hostvars, all_hosts, batch, plan, check_mode):
     return undo.wave(logic.ReadOnce(hostvars), list(all_hosts), list(batch), plan, bool(check_mode))
 
 
-def undo_cleanup_servers(plan, written):
-    return undo.cleanup_servers(plan, dict((host, _result(result)) for host, result in dict(written).items()))
+def undo_record(host, plan, wave, outcome, inventory_args=""):
+    return undo.record(str(host), plan, wave, _result(outcome) or None, str(inventory_args))
 
 
-def undo_record(host, plan, wave, outcome, written, cleanup, inventory_args=""):
-    return undo.record(str(host), plan, wave, _result(outcome) or None, _result(written), _result(cleanup),
-                       str(inventory_args))
+def undo_ledger_targets(records):
+    return undo.ledger_targets(dict(records))
+
+
+def undo_cleanup_servers(records, ledger):
+    return undo.cleanup_servers(dict(records), _result(ledger))
+
+
+def undo_finish(records, ledger, cleanup):
+    return undo.finish(dict(records), _result(ledger), _result(cleanup))
 
 
 class FilterModule:
@@ -52,5 +59,7 @@ class FilterModule:
             "undo_plan": undo_plan,
             "undo_wave": undo_wave,
             "undo_record": undo_record,
+            "undo_ledger_targets": undo_ledger_targets,
             "undo_cleanup_servers": undo_cleanup_servers,
+            "undo_finish": undo_finish,
         }

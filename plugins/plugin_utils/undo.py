@@ -149,9 +149,9 @@ def _outcome_status(outcome: Mapping) -> str:
     return {"rolled_back": "undone", "restored_unhealthy": "undo_unhealthy"}.get(outcome.get("status"), "undo_failed")
 
 
-def record(host: str, undo_plan: Mapping, this_wave: Mapping, outcome: Mapping | None, written_result: Mapping,
-           cleanup: Mapping, inventory_args: str = "") -> dict:
-    """The host's record of the undo: the role's record fields, with the undo's statuses (plugin_utils/statuses.py)."""
+def record(host: str, undo_plan: Mapping, this_wave: Mapping, outcome: Mapping | None, inventory_args: str = "") -> dict:
+    """The host's record of the undo: the role's record fields, with the undo's statuses (plugin_utils/statuses.py).
+    ``finish`` adds what the wave's last steps did (the record on the host, the snapshot's deletion)."""
     entry = undo_plan["hosts"][host]
     snapshot = entry.get("snapshot") or {}
     base = {"host": host, "run_id": undo_plan["run_id"], "undo": True, "dry_run": this_wave["dry_run"],
@@ -168,24 +168,17 @@ def record(host: str, undo_plan: Mapping, this_wave: Mapping, outcome: Mapping |
     if this_wave["dry_run"]:
         return dict(base, status="would_undo", message="Dry run: would restore server %s from snapshot %s (id %s)." % (
             entry["server_id"], undo_plan["snapshot_name"], snapshot.get("id")))
-    return _restored(base, host, snapshot, outcome or {}, host_record_written(written_result), cleanup, inventory_args)
+    return _restored(base, host, snapshot, outcome or {}, inventory_args)
 
 
-def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, written: Mapping, cleanup: Mapping,
-              inventory_args: str) -> dict:
+def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, inventory_args: str) -> dict:
     status = _outcome_status(outcome)
     done = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(outcome["at"])) if outcome.get("at") else None
     seconds = round(outcome["at"] - base["started_at"], 1) if outcome.get("at") else None
     described = "snapshot %s (id %s)" % (base["snapshot_name"], snapshot.get("id"))
     result = dict(base, status=status, ended_at=done, durations={"rollback": seconds, "total": seconds})
     if status == "undone":
-        deleted = [s.get("id") for e in cleanup.get("results") or [] if e.get("server_id") == base["server_id"]
-                   for s in e.get("deleted_snapshots") or []]
-        result.update(snapshot_kept=snapshot.get("id") not in deleted,
-                      message="Restored from %s and verified." % described
-                              + ("" if written.get("ok") else " Recording the undo on the host failed (%s); a second "
-                                 "undo would restore it again." % written.get("error")))
-        return result
+        return dict(result, message="Restored from %s and verified." % described)
     error = outcome.get("error") or "failed"
     restore = ("ansible-playbook %s vpsorg.cloud.restore -e target=%s -e snapshot_id=%s" % (
         inventory_args, host, snapshot.get("id"))).replace("  ", " ")
@@ -200,17 +193,45 @@ def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, writte
                         "is marked resolved." % (described, error), manual_step=restore)
 
 
-def cleanup_servers(undo_plan: Mapping, written: Mapping[str, Mapping]) -> list[int]:
+def ledger_targets(records: Mapping[str, Mapping]) -> list[dict]:
+    """The hosts whose record of finished runs is to name the snapshot ``undone``: the restored and verified ones.
+    The entries of the role's ledger (tasks/ledger.yml)."""
+    return [{"host": host, "name": record["snapshot_name"], "status": UNDONE}
+            for host, record in sorted(records.items()) if record["status"] == "undone"]
+
+
+def _written(ledger_result: Mapping) -> dict[str, dict]:
+    """Per host, whether the ledger's loop recorded the undo on it, and why not."""
+    written = {}
+    for item in ledger_result.get("results") or []:
+        host = (item.get("item") or {}).get("host")
+        if item.get("failed") or item.get("unreachable"):
+            written[host] = {"ok": False, "error": str(item.get("msg") or "unreachable").strip()}
+        elif not item.get("skipped"):
+            written[host] = {"ok": True, "error": None}
+    return written
+
+
+def cleanup_servers(records: Mapping[str, Mapping], ledger_result: Mapping) -> list[int]:
     """The servers whose snapshot goes once their host is undone: only where the host keeps the record of it, without
     which a second undo could not tell that the host was undone (and would find no snapshot to restore from)."""
-    return sorted(undo_plan["hosts"][host]["server_id"] for host, result in written.items()
-                  if host in undo_plan["hosts"] and host_record_written(result)["ok"])
+    written = _written(ledger_result)
+    return sorted(record["server_id"] for host, record in records.items()
+                  if record["status"] == "undone" and written.get(host, {}).get("ok"))
 
 
-def host_record_written(result: Mapping) -> dict:
-    """Whether the undo was recorded on the host (the registered copy), and why not."""
-    if not result or result.get("skipped"):
-        return {"ok": False, "error": "the host was not reached"}
-    if result.get("failed") or result.get("unreachable"):
-        return {"ok": False, "error": str(result.get("msg") or "unreachable").strip()}
-    return {"ok": True, "error": None}
+def finish(records: Mapping[str, Mapping], ledger_result: Mapping, cleanup: Mapping) -> dict[str, dict]:
+    """The wave's records with what its last steps did: the undo recorded on each host, the snapshots deleted."""
+    written = _written(ledger_result)
+    deleted = set(s.get("id") for entry in cleanup.get("results") or [] for s in entry.get("deleted_snapshots") or [])
+    finished = {}
+    for host, record in records.items():
+        record = dict(record)
+        if record["status"] == "undone":
+            record["snapshot_kept"] = record["snapshot_id"] not in deleted
+            note = written.get(host) or {"ok": False, "error": "the host was not reached"}
+            if not note["ok"]:
+                record["message"] += (" Recording the undo on the host failed (%s), so its snapshot is kept and a "
+                                      "second undo would restore it again." % note["error"])
+        finished[host] = record
+    return finished

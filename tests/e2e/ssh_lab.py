@@ -53,12 +53,14 @@ class RebootOnRestore(threading.Thread):
         self.sim, self.server_id, self.sshd = sim, server_id, daemon
         self.stopped = threading.Event()
         self.boots = 0
+        self.ours = set()
 
     def restores(self):
-        ours = {s["id"] for s in self.sim.state.list_snapshots(self.server_id)}
+        # Every snapshot ever seen on the server: one deleted after its restore (an undo) still counts as its own.
+        self.ours |= {s["id"] for s in self.sim.state.list_snapshots(self.server_id)}
         return [e for e in self.sim.log.entries()
                 if e["method"] == "POST" and e["path"].endswith("/restore/") and e["status"] < 300
-                and int(e["path"].rstrip("/").split("/")[-2]) in ours]
+                and int(e["path"].rstrip("/").split("/")[-2]) in self.ours]
 
     def run(self):
         seen = 0
