@@ -26,7 +26,7 @@ def test_the_project_playbooks_pass_syntax_check():
     playbooks = sorted(os.path.join(PROJECT, name) for name in os.listdir(PROJECT) if name.endswith(".yml"))
     assert [os.path.basename(p) for p in playbooks] == [
         "backup.yml", "inventory.example.yml", "patch.yml", "prune_backups.yml", "prune_snapshots.yml",
-        "report_merge.yml", "restore.yml", "snapshot.yml"]
+        "report_merge.yml", "restore.yml", "rollback_run.yml", "snapshot.yml"]
     for playbook in playbooks:
         if not playbook.endswith("inventory.example.yml"):
             process = ansible("ansible-playbook", "--syntax-check", playbook, collections=this_collection_path())
@@ -75,7 +75,7 @@ def test_every_argument_is_documented_by_awx_awx(awx_docs):
         result = ArgumentSpecValidator(spec).validate(stand_in(arguments, {"options": spec}))
         assert not result.error_messages, "%s %r: %s" % (module, arguments.get("name"), result.error_messages)
         checked += 1
-    assert checked == 12
+    assert checked == 15
 
 
 def test_the_argument_check_can_fail(awx_docs):
@@ -92,9 +92,12 @@ def test_the_patch_template():
     assert template["credentials"] == ["VPS.org", ""] and template["become_enabled"] is True
     assert template["job_slice_count"] == 4
     questions = {q["variable"]: q for q in template["survey_spec"]["spec"]}
-    assert sorted(questions) == ["patch_with_rollback_cleanup", "patch_with_rollback_first_wave",
+    assert sorted(questions) == ["patch_with_rollback_cleanup", "patch_with_rollback_first_wave", "patch_with_rollback_hold",
                                  "patch_with_rollback_max_fail_percentage", "patch_with_rollback_run_id", "target"]
-    assert questions["patch_with_rollback_cleanup"]["choices"].split("\n") == ["delete", "keep", "keep_newest"]
+    # A change is held for an undo unless the operator says otherwise.
+    assert questions["patch_with_rollback_cleanup"]["choices"].split("\n") == ["delete", "keep", "keep_newest", "hold"]
+    assert questions["patch_with_rollback_cleanup"]["default"] == "hold"
+    assert questions["patch_with_rollback_hold"]["default"] == "24h"
     assert template["survey_enabled"] is True
     # No shared folder by default: the reports travel in the jobs' artifacts, and the merge reads them there.
     assert template["extra_vars"] == {} and job_templates()[MERGE]["extra_vars"] == {}
@@ -109,8 +112,8 @@ def test_the_patch_template():
 
 def test_every_project_playbook_has_a_template():
     playbooks = sorted(t["playbook"] for t in job_templates().values())
-    assert playbooks == ["backup.yml", "patch.yml", "prune_backups.yml", "prune_snapshots.yml", "report_merge.yml",
-                         "restore.yml", "snapshot.yml"]
+    assert playbooks == ["backup.yml", "patch.yml", "prune_backups.yml", "prune_snapshots.yml", "prune_snapshots.yml",
+                         "report_merge.yml", "restore.yml", "rollback_run.yml", "snapshot.yml"]
     for name, template in job_templates().items():
         assert os.path.isfile(os.path.join(PROJECT, template["playbook"])), name
 
@@ -130,6 +133,10 @@ def test_the_canary_workflow_gates_the_sliced_fleet_on_the_canary():
     # The reports are merged whatever happened.
     assert canary["related"]["failure_nodes"] == [{"identifier": "merge"}]
     assert fleet["related"]["always_nodes"] == [{"identifier": "merge"}]
+    # Every job of the change holds its snapshots for the undo, as long as the operator says.
+    questions = {q["variable"]: q for q in workflow("VPS.org: patch with a canary")["survey_spec"]["spec"]}
+    assert questions["patch_with_rollback_cleanup"]["default"] == "hold"
+    assert questions["patch_with_rollback_hold"]["default"] == "24h"
     assert nodes["merge"]["unified_job_template"]["name"] == "VPS.org: merge patch reports"
     # AWX ignores what a node sets unless its template prompts for it.
     for node in nodes.values():
@@ -138,3 +145,21 @@ def test_the_canary_workflow_gates_the_sliced_fleet_on_the_canary():
                               ("job_slice_count", "ask_job_slice_count_on_launch")):
             if field in node:
                 assert template.get(prompt) is True, "%s sets %s but %s is not set" % (node["identifier"], field, prompt)
+
+
+def test_the_undo_template_and_the_daily_prune_of_expired_holds():
+    templates = job_templates(setup_vars={"vpsorg_awx_hold": "3d"})
+    undo = templates["VPS.org: undo a change"]
+    assert undo["playbook"] == "rollback_run.yml" and undo["become_enabled"] is True
+    assert undo["credentials"] == ["VPS.org", ""] and undo["ask_job_type_on_launch"] is True
+    questions = {q["variable"]: q for q in undo["survey_spec"]["spec"]}
+    assert sorted(questions) == ["rollback_run_first_wave", "rollback_run_hosts", "rollback_run_id"]
+    assert questions["rollback_run_id"]["required"] and questions["rollback_run_hosts"]["required"]
+    assert undo["extra_vars"] == {"patch_with_rollback_snapshot_prefix": "pre-patch-"}
+    # The prune deletes the role's snapshots older than the hold, and only those.
+    prune = templates["VPS.org: prune expired holds"]
+    assert prune["playbook"] == "prune_snapshots.yml"
+    assert prune["extra_vars"] == {"prefix": "pre-patch-", "max_age": "3d"}
+    schedules = [args for _play, module, args in tasks() if module == "awx.awx.schedule"]
+    assert [(s["unified_job_template"], s["rrule"], s["enabled"]) for s in schedules] == [
+        ("VPS.org: prune expired holds", "DTSTART:20270101T030000Z RRULE:FREQ=DAILY;INTERVAL=1", True)]

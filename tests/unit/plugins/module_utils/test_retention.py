@@ -9,6 +9,8 @@ import pytest
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
     age_of,
     created_epoch,
+    held,
+    hold_seconds,
     newest_reusable,
     parse_duration,
     plan_rotation,
@@ -102,3 +104,33 @@ def test_max_age_deletes_only_what_is_older_than_it():
     # "older than 7d": an object exactly 7 days old stays.
     boundary = [snap(1, "pre-1", 7 * DAY), snap(2, "pre-2", 7 * DAY + 1)]
     assert ids(plan_rotation(boundary, "name", 5, None, "pre-", max_age=7 * DAY, now=NOW).victims) == [2]
+
+
+def held_snap(object_id, name, seconds_ago, hold, status="completed"):
+    return dict(snap(object_id, name, seconds_ago, status), description="hold=%ds after a verified patch; run x" % hold)
+
+
+def test_rotation_leaves_a_snapshot_under_its_hold_and_says_so():
+    existing = [held_snap(1, "pre-patch-a", 20 * HOUR, DAY), snap(2, "pre-patch-b", 10 * HOUR),
+                held_snap(3, "pre-patch-c", 30 * HOUR, DAY)]
+    plan = plan_rotation(existing, "name", 5, None, "pre-patch-", max_age=HOUR, now=NOW)
+    # c's hold ran out 6 hours ago; a's has 4 hours to go; b has none.
+    assert ids(plan.victims) == [3, 2] and ids(plan.held) == [1]
+    assert plan.reasons == {3: "older than 3600 s", 2: "older than 3600 s"}
+    keep = plan_rotation(existing, "name", 5, "pre-patch-d", "pre-patch-", keep=1, now=NOW)
+    assert ids(keep.victims) == [3, 2] and ids(keep.held) == [1]
+
+
+def test_a_held_snapshot_counts_against_the_limit_and_blocks_a_new_one():
+    existing = [held_snap(i, "pre-patch-%d" % i, i * HOUR, DAY) for i in range(1, 6)]
+    plan = plan_rotation(existing, "name", 5, "pre-patch-new", "pre-patch-", keep=2, now=NOW)
+    assert plan.victims == [] and len(plan.held) == 4 and ids(plan.blockers) == [5, 4, 3, 2, 1]
+
+
+def test_a_hold_whose_start_cannot_be_read_holds_when_in_doubt():
+    unreadable = dict(held_snap(1, "pre-patch-a", 0, HOUR), created_at="yesterday")
+    assert held(unreadable, NOW) is True
+    assert held(held_snap(1, "pre-patch-a", 2 * HOUR, HOUR), NOW) is False
+    assert held(snap(1, "pre-patch-a", 0), NOW) is False
+    assert hold_seconds({"description": "no hold=12 here, nor hold=12m"}) is None
+    assert hold_seconds({"description": None}) is None and hold_seconds({"description": "hold=90s"}) == 90

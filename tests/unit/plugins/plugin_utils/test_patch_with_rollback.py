@@ -508,3 +508,46 @@ def test_a_rolled_back_host_is_never_a_ledger_target():
 
 def test_the_given_run_id_wins_over_the_awx_job_id():
     assert logic.run_id_for("CHG-42", 5010, []) == "CHG-42"
+
+
+# ------------------------------------------------------------------ the hold
+
+@pytest.mark.parametrize("hold", ["", "soon", "0h", None])
+def test_cleanup_hold_without_a_readable_hold_starts_no_host(hold):
+    planned = logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"],
+                              {"max_fail_percentage": 0, "cleanup": "hold", "hold": hold}, now=START)
+    assert planned["hosts"]["a"]["starts"] is False and planned["hold_seconds"] is None
+    assert planned["stop"] == ("Not started: patch_with_rollback_cleanup is hold, so patch_with_rollback_hold must say "
+                               "for how long (a number and a unit: s, m, h, d or w, for example 24h or 3d), not %r."
+                               % (hold,))
+
+
+def test_the_wave_carries_the_hold_in_seconds_only_with_cleanup_hold():
+    settings = {"max_fail_percentage": 0, "cleanup": "hold", "hold": "1d12h"}
+    assert logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], settings, now=START)["hold_seconds"] == 129600
+    settings["cleanup"] = "keep"
+    assert logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], settings, now=START)["hold_seconds"] is None
+
+
+def test_cleanup_hold_keeps_the_snapshot_says_until_when_and_names_it_in_the_ledger():
+    entry = record(PATCHED_VARS, cleaned={}, settings={"cleanup": "hold", "hold": "24h"})
+    assert entry["status"] == "patched" and entry["snapshot_kept"] is True
+    # The hold runs from the snapshot's created_at (2026-11-01T00:00:00Z), on the API's clock.
+    assert entry["held_until"] == "2026-11-02T00:00:00Z"
+    assert entry["message"] == ("Patched and verified. Its snapshot is held until 2026-11-02T00:00:00Z, for an undo "
+                                "(vpsorg.cloud.rollback_run).")
+    assert logic.ledger_targets({"web": entry}, SETTINGS) == [{"host": "web", "name": "pre-patch-r1", "status": "patched"}]
+    report = {"run_id": "r1", "dry_run": False, "generated_at": "x", "statuses": {"patched": 1}, "hosts": {"web": entry}}
+    assert logic.published_report(report, 7)["hosts"]["web"]["held_until"] == "2026-11-02T00:00:00Z"
+    assert "snapshot pre-patch-r1 (id 801) held until 2026-11-02T00:00:00Z" in logic.summary_lines(report, "r.json")[1]
+
+
+def test_a_held_snapshot_of_an_earlier_run_is_not_rotated_and_can_leave_no_room():
+    held = dict(snap(5, 101, "pre-patch-old", "2999-01-01T00:00:00Z"), description="hold=86400s after a verified patch")
+    snapshots = [snap(i, 101, "manual-%d" % i, "2026-11-0%dT00:00:00Z" % i) for i in range(1, 5)] + [held]
+    probe = {"changed": False, "stdout_lines": ["pre-patch-old"]}
+    judgement = judge({"web": {"__patch_with_rollback_probe": probe}}, snapshots, settings={"rotate_keep": 1})
+    assert judgement["held_snapshots"] == ["pre-patch-old"] and judgement["rotation_would_delete"] == []
+    assert judgement["room"] is False and not judgement["passed"]
+    assert ("(pre-patch-old is held: a hold of an earlier run, until it runs out or the snapshot is deleted by hand)"
+            in judgement["problems"][0])

@@ -1,0 +1,175 @@
+"""The undo of a run (playbook vpsorg.cloud.rollback_run) on its own: refusals, the plan, the waves, the records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils import undo
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import ends_failed
+
+NAME = "pre-patch-c1"
+
+
+def snap(object_id, server_id, name=NAME, status="completed"):
+    return {"id": object_id, "server": {"id": server_id, "name": "s"}, "name": name, "status": status,
+            "created_at": "2026-12-05T10:00:00Z", "description": "hold=86400s after a verified patch; run c1"}
+
+
+def reads(**statuses):
+    return {"results": [{"item": int(server_id[1:]), "server": {"id": int(server_id[1:]), "status": status}}
+                        for server_id, status in statuses.items()]}
+
+
+def probe(record=None):
+    return {"changed": False, "stdout": json.dumps(record) + "\n" if record else ""}
+
+
+UNDONE = probe({"snapshot_name": NAME, "status": "undone", "recorded_at": "2026-12-06T08:00:00Z"})
+LISTING = {"snapshots": [snap(801, 101), snap(802, 102), snap(900, 102, "nightly-1")]}
+
+
+def plan(servers=None, listing=None, probes=None, statuses=None):
+    return undo.plan("c1", "pre-patch-", servers or {"web-01": 101, "web-02": "102"}, LISTING if listing is None else listing,
+                     probes or {"web-01": probe(), "web-02": probe()},
+                     reads(**(statuses or {"s101": "running", "s102": "stopped"})))
+
+
+def test_a_missing_run_id_or_a_pattern_matching_no_host_is_refused_before_anything():
+    assert undo.input_problem("c1", "web", ["web-01"]) is None
+    assert undo.input_problem("", "web", ["web-01"]).startswith("rollback_run_id must be the id of the run to undo")
+    assert undo.input_problem("c1; rm -rf /", "web", ["web-01"]).startswith("rollback_run_id must be")
+    assert undo.input_problem("c1", "db-*", []) == (
+        "The host pattern 'db-*' (rollback_run_hosts) matches no host of the inventory: name the hosts or groups to put "
+        "back, for example web-01:web-02 or web.")
+
+
+def test_each_host_is_restored_from_its_own_servers_snapshot_of_the_run():
+    planned = plan()
+    assert planned["refusals"] == [] and planned["snapshot_name"] == NAME
+    assert {h: (e["action"], e["server_id"], e["snapshot"]["id"]) for h, e in planned["hosts"].items()} == {
+        "web-01": ("restore", 101, 801), "web-02": ("restore", 102, 802)}
+
+
+def test_an_unknown_run_id_is_refused():
+    planned = undo.plan("c9", "pre-patch-", {"web-01": 101}, LISTING, {"web-01": probe()}, reads(s101="running"))
+    assert planned["refusals"][0] == ("Run c9 is unknown: no snapshot of the account is named pre-patch-c9, and no host "
+                                      "says an undo of it already happened. Check rollback_run_id against the run's "
+                                      "report (run_id).")
+
+
+def test_a_host_whose_snapshot_is_gone_refuses_the_whole_undo():
+    planned = plan(listing={"snapshots": [snap(801, 101)]})
+    assert planned["hosts"]["web-01"]["action"] == "restore"
+    assert planned["refusals"] == ["web-02: server 102 has no snapshot pre-patch-c1: it was deleted, or the run never "
+                                   "took one there."]
+    down = plan(listing={"snapshots": [snap(801, 101)]}, probes={"web-01": probe(), "web-02": {"unreachable": True}})
+    assert down["refusals"][0].endswith("(the host did not answer, so whether an earlier undo restored it is unknown).")
+
+
+def test_a_snapshot_not_completed_or_a_host_without_server_id_is_refused():
+    planned = plan(servers={"web-01": 101, "web-02": "x"}, listing={"snapshots": [snap(801, 101, status="in_progress")]})
+    assert planned["refusals"] == ["web-01: snapshot pre-patch-c1 (id 801) is in_progress, not completed.",
+                                   "web-02 has no VPS.org server id (vpsorg_server_id)."]
+
+
+def test_a_failed_listing_refuses_the_undo():
+    planned = plan(listing={"failed": True, "msg": "HTTP 503 "})
+    assert planned["refusals"] == ["The account's snapshots could not be listed: HTTP 503"] and planned["hosts"] == {}
+
+
+def test_a_host_already_undone_from_the_snapshot_is_left_as_it_is_even_once_the_snapshot_is_gone():
+    planned = plan(listing={"snapshots": [snap(802, 102)]}, probes={"web-01": UNDONE, "web-02": probe()})
+    assert planned["refusals"] == []
+    assert planned["hosts"]["web-01"]["action"] == "already_undone"
+    # A record of another snapshot, or the role's own "patched", is no undo.
+    other = probe({"snapshot_name": "pre-patch-c0", "status": "undone"})
+    patched = probe({"snapshot_name": NAME, "status": "patched"})
+    for record in (other, patched, {"stdout": "not json"}):
+        assert plan(probes={"web-01": record, "web-02": probe()})["hosts"]["web-01"]["action"] == "restore"
+    # Every host of the pattern undone and every snapshot gone: the run is known, the re-run does nothing.
+    again = plan(listing={"snapshots": []}, probes={"web-01": UNDONE, "web-02": UNDONE})
+    assert again["refusals"] == [] and {e["action"] for e in again["hosts"].values()} == {"already_undone"}
+
+
+@pytest.mark.parametrize("status", ["error", "restoring", "provisioning", None])
+def test_a_server_neither_running_nor_stopped_is_left_alone_and_named(status):
+    planned = plan(statuses={"s101": status, "s102": "running"})
+    entry = planned["hosts"]["web-01"]
+    assert planned["refusals"] == [] and entry["action"] == "left_alone"
+    assert entry["reason"] == ("Left alone: server 101 is %s; the API restores a server that is running or stopped."
+                               % (status or "unreadable"))
+    assert undo.servers_to_read({"a": 101, "b": "101", "c": "x", "d": 0, "e": True}) == [101]
+
+
+def wave_of(batch, earlier=None, check_mode=False, planned=None):
+    hostvars = {host: {"patch_with_rollback_records": {host: record}} for host, record in (earlier or {}).items()}
+    return undo.wave(hostvars, sorted(set(batch) | set(earlier or {})), batch, planned or plan(), check_mode, now=50.0)
+
+
+def test_a_wave_restores_its_hosts_to_restore_unless_an_earlier_undo_failed():
+    assert wave_of(["web-01"]) == {"number": 1, "stop": None, "started_at": 50.0, "dry_run": False,
+                                   "restoring": ["web-01"]}
+    ok = wave_of(["web-02"], {"web-01": {"host": "web-01", "wave": 1, "status": "undone"}})
+    assert ok["number"] == 2 and ok["restoring"] == ["web-02"]
+    # A host left alone was not tried: it stops nothing.
+    alone = wave_of(["web-02"], {"web-01": {"host": "web-01", "wave": 1, "status": "left_alone"}})
+    assert alone["restoring"] == ["web-02"]
+    for failed in ("undo_failed", "undo_unhealthy", "not_started"):
+        stopped = wave_of(["web-02"], {"web-01": {"host": "web-01", "wave": 1, "status": failed}})
+        assert stopped["restoring"] == [] and stopped["stop"] == (
+            "Not started: the undo of web-01 failed in an earlier wave (%s), so later waves were not started." % failed)
+    assert wave_of(["web-01", "web-02"], check_mode=True)["restoring"] == []
+
+
+def record_of(host="web-01", outcome=None, this_wave=None, planned=None):
+    this_wave = this_wave or {"number": 1, "stop": None, "started_at": 50.0, "dry_run": False, "restoring": [host]}
+    return undo.record(host, planned or plan(), this_wave, outcome, "-i inv")
+
+
+def test_the_records_of_an_undo():
+    done = record_of(outcome={"status": "rolled_back", "at": 62.5})
+    assert (done["status"], done["undo"], done["snapshot_id"], done["snapshot_kept"], done["cause"]) == (
+        "undone", True, 801, True, None)
+    assert done["message"] == "Restored from snapshot pre-patch-c1 (id 801) and verified."
+    assert done["durations"] == {"rollback": 12.5, "total": 12.5} and done["ended_at"] == "1970-01-01T00:01:02Z"
+    unhealthy = record_of(outcome={"status": "restored_unhealthy", "error": "no sshd", "at": 60.0})
+    assert unhealthy["status"] == "undo_unhealthy" and unhealthy["cause"] == "no sshd"
+    assert "Do not restore again" in unhealthy["message"] and "provider's console" in unhealthy["manual_step"]
+    failed = record_of(outcome={"status": "rollback_failed", "error": "HTTP 400", "server_status": "error", "at": 60.0})
+    assert failed["status"] == "undo_failed" and failed["server_status"] == "error"
+    assert failed["manual_step"] == "ansible-playbook -i inv vpsorg.cloud.restore -e target=web-01 -e snapshot_id=801"
+    # A restore that left no outcome did not provably happen.
+    assert record_of(outcome=None)["status"] == "undo_failed"
+    assert [ends_failed(r["status"]) for r in (done, unhealthy, failed)] == [False, True, True]
+
+
+def test_the_records_of_hosts_not_restored():
+    dry = record_of(this_wave={"number": 1, "stop": None, "started_at": 50.0, "dry_run": True, "restoring": []})
+    assert dry["status"] == "would_undo" and dry["dry_run"] is True
+    assert dry["message"] == "Dry run: would restore server 101 from snapshot pre-patch-c1 (id 801)."
+    stopped = record_of(this_wave={"number": 2, "stop": "Not started: x", "started_at": 50.0, "dry_run": False,
+                                   "restoring": []})
+    assert (stopped["status"], stopped["cause"]) == ("not_started", "Not started: x")
+    alone = record_of(planned=plan(statuses={"s101": "error", "s102": "running"}))
+    assert alone["status"] == "left_alone" and alone["cause"].startswith("Left alone: server 101 is error")
+    again = record_of(planned=plan(probes={"web-01": UNDONE, "web-02": probe()}))
+    assert again["status"] == "already_undone" and again["cause"] is None and not ends_failed("already_undone")
+
+
+def test_only_verified_hosts_whose_undo_is_recorded_on_them_lose_their_snapshot():
+    records = {"web-01": record_of(outcome={"status": "rolled_back", "at": 60.0}),
+               "web-02": record_of("web-02", outcome={"status": "rolled_back", "at": 60.0}),
+               "web-03": dict(record_of(outcome={"status": "restored_unhealthy", "at": 60.0}), host="web-03")}
+    assert undo.ledger_targets(records) == [{"host": "web-01", "name": NAME, "status": "undone"},
+                                            {"host": "web-02", "name": NAME, "status": "undone"}]
+    ledger = {"results": [{"item": {"host": "web-01"}, "changed": True},
+                          {"item": {"host": "web-02"}, "unreachable": True, "msg": "gone"}]}
+    assert undo.cleanup_servers(records, ledger) == [101]
+    cleanup = {"results": [{"server_id": 101, "deleted_snapshots": [{"id": 801}]}]}
+    finished = undo.finish(records, ledger, cleanup)
+    assert finished["web-01"]["snapshot_kept"] is False and finished["web-02"]["snapshot_kept"] is True
+    assert finished["web-02"]["message"].endswith("Recording the undo on the host failed (gone), so its snapshot is "
+                                                  "kept and a second undo would restore it again.")
+    assert finished["web-03"] == records["web-03"]
