@@ -35,8 +35,8 @@ def undo_wave(hostvars, all_hosts, batch, plan, check_mode):
     return undo.wave(logic.ReadOnce(hostvars), list(all_hosts), list(batch), plan, bool(check_mode))
 
 
-def undo_record(host, plan, wave, outcome, inventory_args=""):
-    return undo.record(str(host), plan, wave, _result(outcome) or None, str(inventory_args))
+def undo_record(host, plan, wave, outcome, forgotten, inventory_args=""):
+    return undo.record(str(host), plan, wave, _result(outcome) or None, _result(forgotten), str(inventory_args))
 
 
 def undo_ledger_targets(records):

@@ -149,7 +149,8 @@ def _outcome_status(outcome: Mapping) -> str:
     return {"rolled_back": "undone", "restored_unhealthy": "undo_unhealthy"}.get(outcome.get("status"), "undo_failed")
 
 
-def record(host: str, undo_plan: Mapping, this_wave: Mapping, outcome: Mapping | None, inventory_args: str = "") -> dict:
+def record(host: str, undo_plan: Mapping, this_wave: Mapping, outcome: Mapping | None, forgotten: Mapping,
+           inventory_args: str = "") -> dict:
     """The host's record of the undo: the role's record fields, with the undo's statuses (plugin_utils/statuses.py).
     ``finish`` adds what the wave's last steps did (the record on the host, the snapshot's deletion)."""
     entry = undo_plan["hosts"][host]
@@ -168,7 +169,12 @@ def record(host: str, undo_plan: Mapping, this_wave: Mapping, outcome: Mapping |
     if this_wave["dry_run"]:
         return dict(base, status="would_undo", message="Dry run: would restore server %s from snapshot %s (id %s)." % (
             entry["server_id"], undo_plan["snapshot_name"], snapshot.get("id")))
-    return _restored(base, host, snapshot, outcome or {}, inventory_args)
+    restored = _restored(base, host, snapshot, outcome or {}, inventory_args)
+    if restored["status"] != "undone" and (forgotten.get("failed") or forgotten.get("unreachable")):
+        restored["message"] += (" Its record of finished runs could not be changed (%s) and may still say the run "
+                                "needed no rollback: the role would then take this snapshot as resolved." % (
+                                    str(forgotten.get("msg") or "unreachable").strip()))
+    return restored
 
 
 def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, inventory_args: str) -> dict:

@@ -123,9 +123,9 @@ def test_a_wave_restores_its_hosts_to_restore_unless_an_earlier_undo_failed():
     assert wave_of(["web-01", "web-02"], check_mode=True)["restoring"] == []
 
 
-def record_of(host="web-01", outcome=None, this_wave=None, planned=None):
+def record_of(host="web-01", outcome=None, this_wave=None, planned=None, forgotten=None):
     this_wave = this_wave or {"number": 1, "stop": None, "started_at": 50.0, "dry_run": False, "restoring": [host]}
-    return undo.record(host, planned or plan(), this_wave, outcome, "-i inv")
+    return undo.record(host, planned or plan(), this_wave, outcome, forgotten or {}, "-i inv")
 
 
 def test_the_records_of_an_undo():
@@ -140,6 +140,10 @@ def test_the_records_of_an_undo():
     failed = record_of(outcome={"status": "rollback_failed", "error": "HTTP 400", "server_status": "error", "at": 60.0})
     assert failed["status"] == "undo_failed" and failed["server_status"] == "error"
     assert failed["manual_step"] == "ansible-playbook -i inv vpsorg.cloud.restore -e target=web-01 -e snapshot_id=801"
+    lost = record_of(outcome={"status": "rollback_failed", "error": "HTTP 400", "at": 60.0},
+                     forgotten={"unreachable": True, "msg": "ssh: timed out"})
+    assert lost["message"].endswith("Its record of finished runs could not be changed (ssh: timed out) and may still "
+                                    "say the run needed no rollback: the role would then take this snapshot as resolved.")
     # A restore that left no outcome did not provably happen.
     assert record_of(outcome=None)["status"] == "undo_failed"
     assert [ends_failed(r["status"]) for r in (done, unhealthy, failed)] == [False, True, True]
