@@ -94,9 +94,9 @@ def test_the_patch_template():
     questions = {q["variable"]: q for q in template["survey_spec"]["spec"]}
     assert sorted(questions) == ["patch_with_rollback_cleanup", "patch_with_rollback_first_wave", "patch_with_rollback_hold",
                                  "patch_with_rollback_max_fail_percentage", "patch_with_rollback_run_id", "target"]
-    # A change is held for an undo unless the operator says otherwise.
+    # A change is held for an undo when the operator says so; the default stays what it was.
     assert questions["patch_with_rollback_cleanup"]["choices"].split("\n") == ["delete", "keep", "keep_newest", "hold"]
-    assert questions["patch_with_rollback_cleanup"]["default"] == "hold"
+    assert questions["patch_with_rollback_cleanup"]["default"] == "delete"
     assert questions["patch_with_rollback_hold"]["default"] == "24h"
     assert template["survey_enabled"] is True
     # No shared folder by default: the reports travel in the jobs' artifacts, and the merge reads them there.
@@ -133,9 +133,10 @@ def test_the_canary_workflow_gates_the_sliced_fleet_on_the_canary():
     # The reports are merged whatever happened.
     assert canary["related"]["failure_nodes"] == [{"identifier": "merge"}]
     assert fleet["related"]["always_nodes"] == [{"identifier": "merge"}]
-    # Every job of the change holds its snapshots for the undo, as long as the operator says.
+    # Every job of the change holds its snapshots for the undo when the operator says so, as long as they say.
     questions = {q["variable"]: q for q in workflow("VPS.org: patch with a canary")["survey_spec"]["spec"]}
-    assert questions["patch_with_rollback_cleanup"]["default"] == "hold"
+    assert questions["patch_with_rollback_cleanup"]["choices"].split("\n") == ["delete", "keep", "keep_newest", "hold"]
+    assert questions["patch_with_rollback_cleanup"]["default"] == "delete"
     assert questions["patch_with_rollback_hold"]["default"] == "24h"
     assert nodes["merge"]["unified_job_template"]["name"] == "VPS.org: merge patch reports"
     # AWX ignores what a node sets unless its template prompts for it.

@@ -52,22 +52,8 @@ class Change:
 
     def playbook(self, step, name, extra_vars, args=()):
         """Run a collection playbook over the fleet; keep (process, report, requests made) under ``step``."""
-        report = os.path.join(self.fleet.root, "%s.json" % step)
-        extra = dict(extra_vars, rollback_run_report_path=report) if name == "rollback_run" else dict(extra_vars)
-        before = len(self.fleet.sim.log.entries())
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-                   "-i", self.fleet.inventory(self.host_vars), os.path.join(ROOT, "playbooks", name + ".yml"),
-                   "-e", json.dumps(extra)] + list(args)
-        env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1", **self.fleet.env())
-        env.update(ssh_env(self.lab.control_dir))
-        process = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
-        result = None
-        if os.path.exists(report):
-            with open(report) as handle:
-                result = json.load(handle)
-        requests = [(e["method"], e["path"]) for e in self.fleet.sim.log.entries()[before:]]
-        self.steps[step] = (process, result, requests)
-        return process, result, requests
+        self.steps[step] = run_playbook(self.fleet, name, extra_vars, self.host_vars, ssh_env(self.lab.control_dir), args)
+        return self.steps[step]
 
     def snapshots(self):
         return {s["id"]: (s["server"]["id"], s["name"]) for s in self.fleet.sim.state.list_snapshots()}
@@ -78,6 +64,24 @@ class Change:
     def backdate_all(self, hours):
         for snapshot in self.fleet.sim.state.list_snapshots():
             self.fleet.sim.state.backdate("snapshot", snapshot["id"], hours * HOUR)
+
+
+def run_playbook(fleet, name, extra_vars, host_vars=None, env=None, args=()):
+    """Run a collection playbook over the fleet: (process, report of a rollback_run or None, requests it made)."""
+    report = os.path.join(fleet.root, "%s-%d.json" % (name, len(fleet.sim.log.entries())))
+    extra = dict(extra_vars, rollback_run_report_path=report) if name == "rollback_run" else dict(extra_vars)
+    before = len(fleet.sim.log.entries())
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+               "-i", fleet.inventory(host_vars), os.path.join(ROOT, "playbooks", name + ".yml"),
+               "-e", json.dumps(extra)] + list(args)
+    full_env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_NOCOLOR="1", **fleet.env())
+    full_env.update(env or {})
+    process = subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=900, check=False)
+    result = None
+    if os.path.exists(report):
+        with open(report) as handle:
+            result = json.load(handle)
+    return process, result, [(e["method"], e["path"]) for e in fleet.sim.log.entries()[before:]]
 
 
 def changes(requests):
@@ -200,3 +204,42 @@ def test_an_undo_of_a_host_whose_snapshot_is_gone_is_refused_with_nothing_done(c
         process.stdout[-3000:]
     assert report is None and changes(requests) == []
     assert change.app_version("web-03") == "version=2\n"
+
+
+def test_a_failed_undo_stops_the_later_waves_and_leaves_the_host_unresolved_for_the_role(tmp_path):
+    """Local connections: web-01 (the canary) is undone; web-02's restore fails, so web-03's wave never starts,
+    and the next run of the role refuses web-02 until it is marked resolved, as after any failed rollback."""
+    fleet = Fleet(str(tmp_path), HOSTS + (("web-04", 104, None),), durations=FAST)
+    try:
+        process, report = fleet.run({"patch_with_rollback_run_id": RUN_ID, "patch_with_rollback_cleanup": "hold",
+                                     "patch_with_rollback_hold": "2h", "patch_with_rollback_first_wave": "100%"})
+        assert process.returncode == 0, process.stdout[-4000:]
+        held = {entry["snapshot_id"] for entry in report["hosts"].values()}
+        fleet.sim.state.plan_outcome("restore", server_id=102)
+        process, undone, requests = run_playbook(fleet, "rollback_run", {
+            "rollback_run_id": RUN_ID, "rollback_run_hosts": "web-01:web-02:web-03", "rollback_run_wave_size": 1})
+        assert process.returncode == 2, process.stdout[-4000:]
+        assert {name: (entry["status"], entry["wave"]) for name, entry in undone["hosts"].items()} == {
+            "web-01": ("undone", 1), "web-02": ("undo_failed", 2), "web-03": ("not_started", 3)}
+        web02 = report["hosts"]["web-02"]["snapshot_id"]
+        assert ("POST", "/api/v1/snapshots/%d/restore/" % web02) in requests
+        assert [r for r in changes(requests) if r[0] == "POST"] == [
+            ("POST", "/api/v1/snapshots/%d/restore/" % report["hosts"]["web-01"]["snapshot_id"]),
+            ("POST", "/api/v1/snapshots/%d/restore/" % web02)]
+        assert "Not started: the undo of web-02 failed in an earlier wave (undo_failed)" in undone["hosts"]["web-03"]["cause"]
+        assert undone["hosts"]["web-02"]["manual_step"].endswith("vpsorg.cloud.restore -e target=web-02 -e snapshot_id=%d"
+                                                                 % web02)
+        # Its record of finished runs no longer names the snapshot; the others' do (web-01's: undone).
+        state = {name: os.path.join(fleet.disk(name), "var", "lib", "vpsorg-patch-with-rollback", "pre-patch-" + RUN_ID)
+                 for name in ("web-01", "web-02", "web-03")}
+        assert not os.path.exists(state["web-02"]) and os.path.exists(state["web-03"])
+        assert json.loads(read(state["web-01"]))["status"] == "undone"
+        # The next change: web-02's kept snapshot is an unresolved rollback; web-03's held one is resolved.
+        fleet.sim.state.release()
+        process, later = fleet.run({"patch_with_rollback_run_id": "change-1207", "patch_with_rollback_first_wave": "100%",
+                                    "patch_with_rollback_max_fail_percentage": 100})
+        assert {name: entry["status"] for name, entry in later["hosts"].items()} == {
+            "web-01": "patched", "web-02": "unresolved", "web-03": "patched", "web-04": "patched"}
+        assert {s["id"] for s in fleet.sim.state.list_snapshots()} >= held - {report["hosts"]["web-01"]["snapshot_id"]}
+    finally:
+        fleet.stop()
