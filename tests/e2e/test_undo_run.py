@@ -122,11 +122,11 @@ def change(tmp_path_factory):
 
 
 def test_the_change_holds_every_verified_hosts_snapshot_and_says_until_when(change):
-    process, report, _ = change.steps["patch"]
+    process, report, _requests = change.steps["patch"]
     assert process.returncode == 0, process.stdout[-4000:]
     hosts = report["hosts"]
-    assert {name: entry["status"] for name, entry in hosts.items()} == dict.fromkeys(("web-01", "web-02", "web-03"),
-                                                                                   "patched")
+    assert {name: entry["status"] for name, entry in hosts.items()} == dict.fromkeys(
+        ("web-01", "web-02", "web-03"), "patched")
     assert sorted((server, name) for server, name in change.held.values()) == [
         (101, "pre-patch-" + RUN_ID), (102, "pre-patch-" + RUN_ID), (103, "pre-patch-" + RUN_ID)]
     for name, server_id, _b in HOSTS:
@@ -168,8 +168,8 @@ def test_the_undo_restores_exactly_those_hosts_from_their_own_snapshots_verified
     process, report, requests = change.steps["undo"]
     assert process.returncode == 0, process.stdout[-4000:]
     by_server = {server: snapshot_id for snapshot_id, (server, _name) in change.held.items()}
-    assert {name: entry["status"] for name, entry in report["hosts"].items()} == {"web-01": "undone",
-                                                                                 "web-02": "undone"}
+    assert {name: entry["status"] for name, entry in report["hosts"].items()} == {
+        "web-01": "undone", "web-02": "undone"}
     # The canary first, then the rest; each restore from its own snapshot; then each snapshot deleted.
     assert [r["wave"] for r in (report["hosts"]["web-01"], report["hosts"]["web-02"])] == [1, 2]
     assert changes(requests) == [
@@ -184,8 +184,8 @@ def test_the_undo_restores_exactly_those_hosts_from_their_own_snapshots_verified
 def test_a_second_undo_of_the_same_hosts_does_nothing(change):
     process, report, requests = change.steps["undo_again"]
     assert process.returncode == 0, process.stdout[-4000:]
-    assert {name: entry["status"] for name, entry in report["hosts"].items()} == {"web-01": "already_undone",
-                                                                                 "web-02": "already_undone"}
+    assert {name: entry["status"] for name, entry in report["hosts"].items()} == {
+        "web-01": "already_undone", "web-02": "already_undone"}
     assert changes(requests) == []
 
 
