@@ -26,9 +26,10 @@ def undo_servers(servers):
     return undo.servers_to_read(dict(servers))
 
 
-def undo_plan(run_id, prefix, servers, listing, probes, server_reads):
+def undo_plan(run_id, prefix, servers, listing, probes, server_reads, forced=None):
     return undo.plan(str(run_id), str(prefix), dict(servers), _result(listing),
-                     dict((host, _result(probe)) for host, probe in dict(probes).items()), _result(server_reads))
+                     dict((host, _result(probe)) for host, probe in dict(probes).items()), _result(server_reads),
+                     [str(host) for host in forced or []])
 
 
 def undo_wave(hostvars, all_hosts, batch, plan, check_mode):
@@ -37,6 +38,10 @@ def undo_wave(hostvars, all_hosts, batch, plan, check_mode):
 
 def undo_record(host, plan, wave, outcome, forgotten, inventory_args=""):
     return undo.record(str(host), plan, wave, _result(outcome) or None, _result(forgotten), str(inventory_args))
+
+
+def undo_gathered(found, plan, wave):
+    return undo.gathered(plan, wave, dict(found))
 
 
 def undo_ledger_targets(records):
@@ -59,6 +64,7 @@ class FilterModule:
             "undo_plan": undo_plan,
             "undo_wave": undo_wave,
             "undo_record": undo_record,
+            "undo_gathered": undo_gathered,
             "undo_ledger_targets": undo_ledger_targets,
             "undo_cleanup_servers": undo_cleanup_servers,
             "undo_finish": undo_finish,

@@ -43,6 +43,7 @@ the ones rotation would have deleted but whose hold has not run out.
 # patch_with_rollback with cleanup hold): "hold=<seconds>s". It runs from the
 # object's created_at, on the API's clock, so it ends when its age says so.
 _HOLD = re.compile(r"\bhold=(\d+)s\b")
+HOLD_MARGIN = 600
 
 
 def parse_duration(text: object) -> int:
@@ -71,12 +72,16 @@ def hold_seconds(obj: ApiObject) -> int | None:
 
 
 def held(obj: ApiObject, now: float) -> bool:
-    """Whether ``obj`` is under a hold that has not run out; one whose age cannot be told is, when in doubt."""
+    """Whether ``obj`` is under a hold that has not run out; one whose age cannot be told is, when in doubt.
+
+    A hold runs on the API's clock and is compared with this controller's: it ends HOLD_MARGIN seconds late, so
+    that a controller clock running a little fast does not end holds early.
+    """
     seconds = hold_seconds(obj)
     if seconds is None:
         return False
     epoch = created_epoch(obj)
-    return epoch is None or epoch + seconds > now
+    return epoch is None or epoch + seconds + HOLD_MARGIN > now
 
 
 def in_prefix(obj: ApiObject, key_field: str, prefix: str) -> bool:

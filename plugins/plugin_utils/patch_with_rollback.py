@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, newest_first, server_id_of
-from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, held, parse_duration, plan_rotation
+from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
+    COMPLETED,
+    held,
+    hold_seconds,
+    parse_duration,
+    plan_rotation,
+)
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import PHASES, STATUSES, ends_failed, settled
 
 SNAPSHOT_LIMIT = 5
@@ -395,12 +401,17 @@ def _unresolved_problem(blocking: list) -> str | None:
 def _room_problem(plan: Any, server_id: int | None, settings: dict) -> str | None:
     if plan is None or not plan.blockers:
         return None
-    holds = (" (%s %s held: a hold of an earlier run, until it runs out or the snapshot is deleted by hand)" % (
-        ", ".join(str(s.get("name")) for s in plan.held), "is" if len(plan.held) == 1 else "are")) if plan.held else ""
+    holding = [s for s in newest_first(plan.blockers) if held(s, time.time())]
+    if holding:
+        return ("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s); %s %s "
+                "under the hold of an earlier run, which no rotation deletes. Wait until a hold runs out, undo or prune "
+                "that run, or delete a snapshot by hand." % (
+                    server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(plan.blockers)),
+                    ", ".join(str(s.get("name")) for s in holding), "is" if len(holding) == 1 else "are"))
     return ("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s); none of them "
-            "is the role's to rotate%s%s. Delete one, or let rotation (patch_with_rollback_rotate) make room." % (
+            "is the role's to rotate%s. Delete one, or let rotation (patch_with_rollback_rotate) make room." % (
                 server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(plan.blockers)),
-                "" if settings.get("rotate") else " (rotation is off)", holds))
+                "" if settings.get("rotate") else " (rotation is off)"))
 
 
 def _package_manager_problem(probe: dict, settings: dict) -> str | None:
@@ -738,8 +749,10 @@ def _patched(case: HostCase) -> HostCase:
         case.record["snapshot_kept"] = cleanup["kept"]
         if "held_until" in cleanup:
             case.record["held_until"] = cleanup["held_until"]
-            case.record["message"] += " Its snapshot is held until %s, for an undo (vpsorg.cloud.rollback_run)." % (
-                cleanup["held_until"] or "the hold runs out")
+            case.record["message"] += (" Its snapshot is held until %s, for an undo (vpsorg.cloud.rollback_run)." % (
+                cleanup["held_until"]) if cleanup["held_until"] else " Its snapshot is kept, but holds no hold (it was "
+                "taken by an earlier attempt of this run id without one): nothing keeps rotation or a prune from "
+                "deleting it.")
         if cleanup.get("error"):
             case.record["message"] += (" Cleaning up the snapshots failed (%s); delete what is no longer needed with "
                                        "vpsorg.cloud.prune_snapshots." % cleanup["error"])
@@ -757,7 +770,9 @@ def _cleanup_outcome(server_id: int | None, snapshot: dict, cleanup_result: dict
     if how == "keep":
         return {"kept": True}
     if how == "hold":
-        return {"kept": True, "held_until": held_until(snapshot, hold_of(settings))}
+        # The snapshot's own hold, which is what protects it: a snapshot reused from an earlier run of the same run id
+        # keeps the description that run gave it, with no hold or another.
+        return {"kept": True, "held_until": held_until(snapshot, hold_seconds(snapshot))}
     entry = snapshot_results(cleanup_result).get(server_id)
     if entry is None:
         error = _text(cleanup_result.get("msg")) if _failed(cleanup_result) else "the clean-up did not run"

@@ -22,7 +22,7 @@ import re
 import time
 from typing import Any, Mapping
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_key, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.patch_with_rollback import earlier_records
 
@@ -52,49 +52,106 @@ def _server_id(value: Any) -> int | None:
     return number if number > 0 and not isinstance(value, bool) else None
 
 
-def _undone_before(probe: Mapping, name: str) -> bool:
-    """Whether the host's record of finished runs says an earlier undo restored it to snapshot ``name``."""
+def host_record(probe: Mapping) -> tuple[str, dict | None]:
+    """What the host's record of the run's snapshot says: ("found", record), ("absent", None), or ("unreadable", None)
+    when the host did not answer, the read failed, or what came back holds no record (a shell may print more: the
+    record is the JSON object in it)."""
+    if not probe or probe.get("unreachable") or probe.get("failed"):
+        return "unreadable", None
+    text = str(probe.get("stdout") or "")
+    if not text.strip():
+        return "absent", None
     try:
-        record = json.loads(str(probe.get("stdout") or "").strip() or "{}")
+        record = json.loads(text[text.index("{"):text.rindex("}") + 1])
     except ValueError:
-        return False
-    return isinstance(record, dict) and record.get("status") == UNDONE and record.get("snapshot_name") == name
+        return "unreadable", None
+    return ("found", record) if isinstance(record, dict) else ("unreadable", None)
+
+
+def _evidence_problem(host: str, name: str, state: str, record: dict | None) -> str | None:
+    """Why the host's record does not prove the run left it patched from snapshot ``name`` (None: it does)."""
+    named = state == "found" and record.get("snapshot_name") == name
+    if named and record.get("status") == "patched":
+        return None
+    if state == "unreadable":
+        why = "its record of finished runs could not be read (the host did not answer, or the read failed)"
+    elif not named:
+        why = ("its record of finished runs does not name snapshot %s: the run did not leave it patched (rolled back, "
+               "refused or interrupted), or it was restored since" % name)
+    else:
+        why = "its record of finished runs says %s, not patched, for snapshot %s" % (record.get("status"), name)
+    return ("%s: %s, so restoring it could undo something else. Leave it out of rollback_run_hosts, or list it in "
+            "rollback_run_force_hosts to restore it anyway." % (host, why))
+
+
+def _newer_problem(host: str, server_id: int, snapshot: Mapping, snapshots: list[Mapping], prefix: str) -> str | None:
+    """Why restoring ``snapshot`` would also undo later runs of the role on the server (None: it would not)."""
+    newer = [s for s in snapshots if server_id_of(s) == server_id and s.get("id") != snapshot.get("id")
+             and str(s.get("name") or "").startswith(prefix) and s.get("status") == COMPLETED
+             and created_key(s) > created_key(snapshot)]
+    if not newer:
+        return None
+    return ("%s: server %s has %s, taken after snapshot %s: restoring it would also undo %s. Undo the newest run "
+            "first." % (host, server_id, ", ".join(str(s.get("name")) for s in newer), snapshot.get("name"),
+                        "that later run" if len(newer) == 1 else "those later runs"))
 
 
 def _snapshot_view(snapshot: Mapping) -> dict:
     return {"id": snapshot.get("id"), "name": snapshot.get("name"), "created_at": snapshot.get("created_at")}
 
 
+def _refused(entry: dict, reason: str) -> dict:
+    return dict(entry, action="refused", reason=reason)
+
+
 def plan_host(host: str, server_id: int | None, snapshots: list[Mapping], probe: Mapping, server_status: str | None,
-              name: str) -> dict:
-    """One host's part of the undo: restore, already_undone, left_alone, or refused (with why)."""
+              name: str, prefix: str, forced: bool = False) -> dict:
+    """One host's part of the undo: restore, already_undone, left_alone, or refused (with why).
+
+    A host is restored only on positive evidence: its own record of finished runs says the run left it patched from
+    exactly this snapshot (or the operator forces it), the snapshot is the only one of its name on the server and no
+    later run of the role took one there since.
+    """
     entry: dict[str, Any] = {"server_id": server_id, "snapshot": None, "server_status": server_status}
     if server_id is None:
-        return dict(entry, action="refused", reason="%s has no VPS.org server id (vpsorg_server_id)." % host)
-    reachable = bool(probe) and not probe.get("unreachable") and not probe.get("failed")
-    if reachable and _undone_before(probe, name):
+        return _refused(entry, "%s has no VPS.org server id (vpsorg_server_id)." % host)
+    state, record = host_record(probe)
+    if state == "found" and record.get("status") == UNDONE and record.get("snapshot_name") == name:
         return dict(entry, action="already_undone",
                     reason="An earlier undo restored %s from snapshot %s and verified it; nothing to do." % (host, name))
     mine = [s for s in snapshots if server_id_of(s) == server_id and s.get("name") == name]
-    if not mine:
-        unknown = "" if reachable else " (the host did not answer, so whether an earlier undo restored it is unknown)"
-        return dict(entry, action="refused", reason="%s: server %s has no snapshot %s: it was deleted, or the run never "
-                                                    "took one there%s." % (host, server_id, name, unknown))
+    if len(mine) != 1:
+        return _refused(entry, ("%s: server %s has %d snapshots named %s; which one the run took cannot be told." % (
+            host, server_id, len(mine), name)) if mine else ("%s: server %s has no snapshot %s: it was deleted, or "
+                                                             "the run never took one there." % (host, server_id, name)))
     snapshot = mine[0]
     entry["snapshot"] = _snapshot_view(snapshot)
-    if snapshot.get("status") != COMPLETED:
-        return dict(entry, action="refused", reason="%s: snapshot %s (id %s) is %s, not completed." % (
-            host, name, snapshot.get("id"), snapshot.get("status")))
+    problem = (("%s: snapshot %s (id %s) is %s, not completed." % (host, name, snapshot.get("id"), snapshot.get("status"))
+                if snapshot.get("status") != COMPLETED else None)
+               or _newer_problem(host, server_id, snapshot, snapshots, prefix)
+               or (None if forced else _evidence_problem(host, name, state, record)))
+    if problem:
+        return _refused(entry, problem)
     if server_status not in RESTORABLE:
         return dict(entry, action="left_alone", reason="Left alone: server %s is %s; the API restores a server that is "
                                                        "running or stopped." % (server_id, server_status or "unreadable"))
     return dict(entry, action="restore", reason=None)
 
 
+def _shared(servers: Mapping[str, int | None]) -> dict[str, list[str]]:
+    """The hosts of the undo that name a server another of its hosts names too: one restore would undo both."""
+    by_server: dict[int, list[str]] = {}
+    for host, server_id in servers.items():
+        if server_id is not None:
+            by_server.setdefault(server_id, []).append(host)
+    return {host: sorted(hosts) for hosts in by_server.values() if len(hosts) > 1 for host in hosts}
+
+
 def plan(run_id: str, prefix: str, servers: Mapping[str, Any], listing: Mapping, probes: Mapping[str, Mapping],
-         server_reads: Mapping) -> dict:
+         server_reads: Mapping, forced: list[str] | None = None) -> dict:
     """The undo of run ``run_id`` over ``servers`` (host: its server id as given), from one listing of the account's
-    snapshots: every host's part, and the refusals, each of which refuses the whole undo before anything is done."""
+    snapshots: every host's part, and the refusals, each of which refuses the whole undo before anything is done.
+    ``forced``: hosts restored without their record's evidence (rollback_run_force_hosts)."""
     name = prefix + str(run_id)
     if listing.get("failed") or "snapshots" not in listing:
         return {"run_id": str(run_id), "snapshot_name": name, "hosts": {}, "refusals": [
@@ -103,9 +160,17 @@ def plan(run_id: str, prefix: str, servers: Mapping[str, Any], listing: Mapping,
     statuses = {}
     for item in server_reads.get("results") or []:
         statuses[_server_id(item.get("item"))] = (item.get("server") or {}).get("status")
-    hosts = {host: plan_host(host, _server_id(given), snapshots, probes.get(host) or {},
-                             statuses.get(_server_id(given)), name)
-             for host, given in sorted(servers.items())}
+    ids = {host: _server_id(given) for host, given in servers.items()}
+    shared = _shared(ids)
+    hosts = {}
+    for host in sorted(servers):
+        if host in shared:
+            hosts[host] = _refused({"server_id": ids[host], "snapshot": None, "server_status": statuses.get(ids[host])},
+                                   "%s: server %s is also %s's; one restore would undo every host on it. List each "
+                                   "server once." % (host, ids[host], ", ".join(h for h in shared[host] if h != host)))
+            continue
+        hosts[host] = plan_host(host, ids[host], snapshots, probes.get(host) or {}, statuses.get(ids[host]), name, prefix,
+                                host in (forced or []))
     refusals = [entry["reason"] for entry in hosts.values() if entry["action"] == "refused"]
     if not any(s.get("name") == name for s in snapshots) and not any(
             entry["action"] == "already_undone" for entry in hosts.values()):
@@ -142,7 +207,7 @@ def wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], undo_plan: M
     acts = {host: undo_plan["hosts"][host]["action"] for host in batch}
     restoring = [] if stop or check_mode else sorted(h for h, action in acts.items() if action == "restore")
     return {"number": number, "stop": stop, "started_at": time.time() if now is None else now,
-            "dry_run": bool(check_mode), "restoring": restoring}
+            "dry_run": bool(check_mode), "batch": sorted(batch), "restoring": restoring}
 
 
 def _outcome_status(outcome: Mapping) -> str:
@@ -197,6 +262,22 @@ def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, invent
     return dict(result, cause=error, server_status=outcome.get("server_status"),
                 message="The restore from %s failed: %s. The snapshot is kept, and the role refuses the host until it "
                         "is marked resolved." % (described, error), manual_step=restore)
+
+
+def gathered(undo_plan: Mapping, this_wave: Mapping, found: Mapping[str, Any]) -> dict[str, dict]:
+    """Every host of the wave's record; a host that left the play (a task failed it outright) has none of its own, and
+    one that was being restored is then an undo that failed: whether its server was restored is not known."""
+    records = {}
+    for host in this_wave["batch"]:
+        entry = found.get(host)
+        if not isinstance(entry, Mapping):
+            entry = record(host, undo_plan, this_wave, {}, {})
+            if host in this_wave["restoring"]:
+                cause = ("The host left the play during its undo (a task failed it outright); whether its server was "
+                         "restored is not known.")
+                entry.update(status="undo_failed", cause=cause, message=cause + " Look at it before anything else.")
+        records[host] = dict(entry)
+    return records
 
 
 def ledger_targets(records: Mapping[str, Mapping]) -> list[dict]:

@@ -163,4 +163,4 @@ def test_the_undo_template_and_the_daily_prune_of_expired_holds():
     assert prune["extra_vars"] == {"prefix": "pre-patch-", "max_age": "3d"}
     schedules = [args for _play, module, args in tasks() if module == "awx.awx.schedule"]
     assert [(s["unified_job_template"], s["rrule"], s["enabled"]) for s in schedules] == [
-        ("VPS.org: prune expired holds", "DTSTART:20270101T030000Z RRULE:FREQ=DAILY;INTERVAL=1", True)]
+        ("VPS.org: prune expired holds", "DTSTART:20260101T030000Z RRULE:FREQ=DAILY;INTERVAL=1", True)]

@@ -131,7 +131,7 @@ def test_the_change_holds_every_verified_hosts_snapshot_and_says_until_when(chan
         (101, "pre-patch-" + RUN_ID), (102, "pre-patch-" + RUN_ID), (103, "pre-patch-" + RUN_ID)]
     for name, server_id, _b in HOSTS:
         assert change.held[hosts[name]["snapshot_id"]] == (server_id, "pre-patch-" + RUN_ID)
-        assert change.descriptions[server_id].startswith("hold=86400s after a verified patch; ")
+        assert change.descriptions[server_id].startswith("hold=86400s once verified; ")
         assert hosts[name]["snapshot_kept"] is True and hosts[name]["held_until"]
         assert "held until %s" % hosts[name]["held_until"] in process.stdout
         assert change.versions[name] == "version=2\n"

@@ -107,7 +107,7 @@ def test_max_age_deletes_only_what_is_older_than_it():
 
 
 def held_snap(object_id, name, seconds_ago, hold, status="completed"):
-    return dict(snap(object_id, name, seconds_ago, status), description="hold=%ds after a verified patch; run x" % hold)
+    return dict(snap(object_id, name, seconds_ago, status), description="hold=%ds once verified; run x" % hold)
 
 
 def test_rotation_leaves_a_snapshot_under_its_hold_and_says_so():
@@ -134,3 +134,8 @@ def test_a_hold_whose_start_cannot_be_read_holds_when_in_doubt():
     assert held(snap(1, "pre-patch-a", 0), NOW) is False
     assert hold_seconds({"description": "no hold=12 here, nor hold=12m"}) is None
     assert hold_seconds({"description": None}) is None and hold_seconds({"description": "hold=90s"}) == 90
+
+
+def test_a_hold_ends_ten_minutes_late_for_a_controller_clock_that_runs_fast():
+    assert held(held_snap(1, "pre-patch-a", DAY + 9 * 60, DAY), NOW) is True
+    assert held(held_snap(1, "pre-patch-a", DAY + 11 * 60, DAY), NOW) is False

@@ -529,8 +529,13 @@ def test_the_wave_carries_the_hold_in_seconds_only_with_cleanup_hold():
     assert logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], settings, now=START)["hold_seconds"] is None
 
 
+def held_snapshots(description="hold=86400s once verified; vpsorg.cloud.patch_with_rollback run r1"):
+    return {"results": [{"server_id": 101, "changed": True,
+                         "snapshot": dict(snap(801, 101, "pre-patch-r1"), description=description)}]}
+
+
 def test_cleanup_hold_keeps_the_snapshot_says_until_when_and_names_it_in_the_ledger():
-    entry = record(PATCHED_VARS, cleaned={}, settings={"cleanup": "hold", "hold": "24h"})
+    entry = record(PATCHED_VARS, snapshots=held_snapshots(), cleaned={}, settings={"cleanup": "hold", "hold": "24h"})
     assert entry["status"] == "patched" and entry["snapshot_kept"] is True
     # The hold runs from the snapshot's created_at (2026-11-01T00:00:00Z), on the API's clock.
     assert entry["held_until"] == "2026-11-02T00:00:00Z"
@@ -542,12 +547,29 @@ def test_cleanup_hold_keeps_the_snapshot_says_until_when_and_names_it_in_the_led
     assert "snapshot pre-patch-r1 (id 801) held until 2026-11-02T00:00:00Z" in logic.summary_lines(report, "r.json")[1]
 
 
+
+def test_held_until_is_the_snapshots_own_hold_not_the_settings():
+    # A snapshot reused from an earlier attempt of the run id, taken with another hold, or with none.
+    other = record(PATCHED_VARS, snapshots=held_snapshots("hold=3600s once verified; run r1"), cleaned={},
+                   settings={"cleanup": "hold", "hold": "24h"})
+    assert other["held_until"] == "2026-11-01T01:00:00Z"
+    none = record(PATCHED_VARS, snapshots=held_snapshots("vpsorg.cloud.patch_with_rollback run r1"), cleaned={},
+                  settings={"cleanup": "hold", "hold": "24h"})
+    assert none["held_until"] is None and none["snapshot_kept"] is True
+    assert none["message"].endswith("Its snapshot is kept, but holds no hold (it was taken by an earlier attempt of this "
+                                    "run id without one): nothing keeps rotation or a prune from deleting it.")
+
+
 def test_a_held_snapshot_of_an_earlier_run_is_not_rotated_and_can_leave_no_room():
-    held = dict(snap(5, 101, "pre-patch-old", "2999-01-01T00:00:00Z"), description="hold=86400s after a verified patch")
+    held = dict(snap(5, 101, "pre-patch-old", "2999-01-01T00:00:00Z"), description="hold=86400s once verified")
     snapshots = [snap(i, 101, "manual-%d" % i, "2026-11-0%dT00:00:00Z" % i) for i in range(1, 5)] + [held]
     probe = {"changed": False, "stdout_lines": ["pre-patch-old"]}
     judgement = judge({"web": {"__patch_with_rollback_probe": probe}}, snapshots, settings={"rotate_keep": 1})
     assert judgement["held_snapshots"] == ["pre-patch-old"] and judgement["rotation_would_delete"] == []
     assert judgement["room"] is False and not judgement["passed"]
-    assert ("(pre-patch-old is held: a hold of an earlier run, until it runs out or the snapshot is deleted by hand)"
-            in judgement["problems"][0])
+    assert judgement["problems"][0].endswith(
+        "; pre-patch-old is under the hold of an earlier run, which no rotation deletes. Wait until a hold runs out, "
+        "undo or prune that run, or delete a snapshot by hand.")
+    # Every held snapshot in the way is named, also when rotation would not have been the one to delete it.
+    off = judge({"web": {"__patch_with_rollback_probe": probe}}, snapshots, settings={"rotate": False})
+    assert "; pre-patch-old is under the hold of an earlier run" in off["problems"][0]

@@ -12,9 +12,9 @@ from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import ends_
 NAME = "pre-patch-c1"
 
 
-def snap(object_id, server_id, name=NAME, status="completed"):
+def snap(object_id, server_id, name=NAME, status="completed", created_at="2026-12-05T10:00:00Z"):
     return {"id": object_id, "server": {"id": server_id, "name": "s"}, "name": name, "status": status,
-            "created_at": "2026-12-05T10:00:00Z", "description": "hold=86400s after a verified patch; run c1"}
+            "created_at": created_at, "description": "hold=86400s once verified; run c1"}
 
 
 def reads(**statuses):
@@ -27,13 +27,15 @@ def probe(record=None):
 
 
 UNDONE = probe({"snapshot_name": NAME, "status": "undone", "recorded_at": "2026-12-06T08:00:00Z"})
+# What the role wrote on a host it left patched with its snapshot kept (cleanup hold).
+PATCHED = probe({"snapshot_name": NAME, "status": "patched", "recorded_by_run": "c1"})
 LISTING = {"snapshots": [snap(801, 101), snap(802, 102), snap(900, 102, "nightly-1")]}
 
 
-def plan(servers=None, listing=None, probes=None, statuses=None):
+def plan(servers=None, listing=None, probes=None, statuses=None, forced=None):
     return undo.plan("c1", "pre-patch-", servers or {"web-01": 101, "web-02": "102"}, LISTING if listing is None else listing,
-                     probes or {"web-01": probe(), "web-02": probe()},
-                     reads(**(statuses or {"s101": "running", "s102": "stopped"})))
+                     probes or {"web-01": PATCHED, "web-02": PATCHED},
+                     reads(**(statuses or {"s101": "running", "s102": "stopped"})), forced)
 
 
 def test_a_missing_run_id_or_a_pattern_matching_no_host_is_refused_before_anything():
@@ -53,7 +55,7 @@ def test_each_host_is_restored_from_its_own_servers_snapshot_of_the_run():
 
 
 def test_an_unknown_run_id_is_refused():
-    planned = undo.plan("c9", "pre-patch-", {"web-01": 101}, LISTING, {"web-01": probe()}, reads(s101="running"))
+    planned = undo.plan("c9", "pre-patch-", {"web-01": 101}, LISTING, {"web-01": PATCHED}, reads(s101="running"))
     assert planned["refusals"][0] == ("Run c9 is unknown: no snapshot of the account is named pre-patch-c9, and no host "
                                       "says an undo of it already happened. Check rollback_run_id against the run's "
                                       "report (run_id).")
@@ -64,8 +66,8 @@ def test_a_host_whose_snapshot_is_gone_refuses_the_whole_undo():
     assert planned["hosts"]["web-01"]["action"] == "restore"
     assert planned["refusals"] == ["web-02: server 102 has no snapshot pre-patch-c1: it was deleted, or the run never "
                                    "took one there."]
-    down = plan(listing={"snapshots": [snap(801, 101)]}, probes={"web-01": probe(), "web-02": {"unreachable": True}})
-    assert down["refusals"][0].endswith("(the host did not answer, so whether an earlier undo restored it is unknown).")
+    down = plan(listing={"snapshots": [snap(801, 101)]}, probes={"web-01": PATCHED, "web-02": {"unreachable": True}})
+    assert down["refusals"] == planned["refusals"]
 
 
 def test_a_snapshot_not_completed_or_a_host_without_server_id_is_refused():
@@ -80,14 +82,12 @@ def test_a_failed_listing_refuses_the_undo():
 
 
 def test_a_host_already_undone_from_the_snapshot_is_left_as_it_is_even_once_the_snapshot_is_gone():
-    planned = plan(listing={"snapshots": [snap(802, 102)]}, probes={"web-01": UNDONE, "web-02": probe()})
+    planned = plan(listing={"snapshots": [snap(802, 102)]}, probes={"web-01": UNDONE, "web-02": PATCHED})
     assert planned["refusals"] == []
     assert planned["hosts"]["web-01"]["action"] == "already_undone"
-    # A record of another snapshot, or the role's own "patched", is no undo.
-    other = probe({"snapshot_name": "pre-patch-c0", "status": "undone"})
-    patched = probe({"snapshot_name": NAME, "status": "patched"})
-    for record in (other, patched, {"stdout": "not json"}):
-        assert plan(probes={"web-01": record, "web-02": probe()})["hosts"]["web-01"]["action"] == "restore"
+    # The record is read out of whatever else the shell printed around it.
+    noisy = {"stdout": "sudo: unable to resolve host web-01\r\n" + PATCHED["stdout"].replace("\n", "\r\n")}
+    assert plan(probes={"web-01": noisy, "web-02": PATCHED})["hosts"]["web-01"]["action"] == "restore"
     # Every host of the pattern undone and every snapshot gone: the run is known, the re-run does nothing.
     again = plan(listing={"snapshots": []}, probes={"web-01": UNDONE, "web-02": UNDONE})
     assert again["refusals"] == [] and {e["action"] for e in again["hosts"].values()} == {"already_undone"}
@@ -103,6 +103,41 @@ def test_a_server_neither_running_nor_stopped_is_left_alone_and_named(status):
     assert undo.servers_to_read({"a": 101, "b": "101", "c": "x", "d": 0, "e": True}) == [101]
 
 
+@pytest.mark.parametrize("record,says", [
+    (probe(), "its record of finished runs does not name snapshot pre-patch-c1: the run did not leave it patched"),
+    ({"unreachable": True, "msg": "timed out"}, "its record of finished runs could not be read"),
+    ({"stdout": "cat: permission denied"}, "its record of finished runs could not be read"),
+    (probe({"snapshot_name": NAME, "status": "resolved"}), "its record of finished runs says resolved, not patched"),
+    (probe({"snapshot_name": "pre-patch-c0", "status": "patched"}), "its record of finished runs does not name"),
+])
+def test_a_host_is_restored_only_when_its_record_says_the_run_left_it_patched(record, says):
+    planned = plan(probes={"web-01": record, "web-02": PATCHED})
+    assert len(planned["refusals"]) == 1 and planned["refusals"][0].startswith("web-01: " + says)
+    assert planned["refusals"][0].endswith("Leave it out of rollback_run_hosts, or list it in rollback_run_force_hosts "
+                                           "to restore it anyway.")
+    # The operator can say it is to be restored all the same.
+    assert plan(probes={"web-01": record, "web-02": PATCHED}, forced=["web-01"])["refusals"] == []
+
+
+def test_an_undo_that_would_also_undo_a_later_run_is_refused():
+    later = snap(803, 101, "pre-patch-c2", created_at="2026-12-05T20:00:00Z")
+    foreign = snap(804, 101, "nightly-1", created_at="2026-12-05T21:00:00Z")
+    planned = plan(listing={"snapshots": LISTING["snapshots"] + [later, foreign]})
+    assert planned["refusals"] == ["web-01: server 101 has pre-patch-c2, taken after snapshot pre-patch-c1: restoring "
+                                   "it would also undo that later run. Undo the newest run first."]
+
+
+def test_two_snapshots_of_the_name_or_two_hosts_on_one_server_are_refused():
+    twice = plan(listing={"snapshots": LISTING["snapshots"] + [snap(805, 101, status="failed")]})
+    assert twice["refusals"] == ["web-01: server 101 has 2 snapshots named pre-patch-c1; which one the run took cannot "
+                                 "be told."]
+    shared = plan(servers={"web-01": 101, "web-02": 102, "db-01": "101"},
+                  probes={"web-01": PATCHED, "web-02": PATCHED, "db-01": PATCHED})
+    assert shared["refusals"] == [
+        "db-01: server 101 is also web-01's; one restore would undo every host on it. List each server once.",
+        "web-01: server 101 is also db-01's; one restore would undo every host on it. List each server once."]
+
+
 def wave_of(batch, earlier=None, check_mode=False, planned=None):
     hostvars = {host: {"patch_with_rollback_records": {host: record}} for host, record in (earlier or {}).items()}
     return undo.wave(hostvars, sorted(set(batch) | set(earlier or {})), batch, planned or plan(), check_mode, now=50.0)
@@ -110,7 +145,7 @@ def wave_of(batch, earlier=None, check_mode=False, planned=None):
 
 def test_a_wave_restores_its_hosts_to_restore_unless_an_earlier_undo_failed():
     assert wave_of(["web-01"]) == {"number": 1, "stop": None, "started_at": 50.0, "dry_run": False,
-                                   "restoring": ["web-01"]}
+                                   "batch": ["web-01"], "restoring": ["web-01"]}
     ok = wave_of(["web-02"], {"web-01": {"host": "web-01", "wave": 1, "status": "undone"}})
     assert ok["number"] == 2 and ok["restoring"] == ["web-02"]
     # A host left alone was not tried: it stops nothing.
@@ -158,7 +193,7 @@ def test_the_records_of_hosts_not_restored():
     assert (stopped["status"], stopped["cause"]) == ("not_started", "Not started: x")
     alone = record_of(planned=plan(statuses={"s101": "error", "s102": "running"}))
     assert alone["status"] == "left_alone" and alone["cause"].startswith("Left alone: server 101 is error")
-    again = record_of(planned=plan(probes={"web-01": UNDONE, "web-02": probe()}))
+    again = record_of(planned=plan(probes={"web-01": UNDONE, "web-02": PATCHED}))
     assert again["status"] == "already_undone" and again["cause"] is None and not ends_failed("already_undone")
 
 
@@ -177,3 +212,17 @@ def test_only_verified_hosts_whose_undo_is_recorded_on_them_lose_their_snapshot(
     assert finished["web-02"]["message"].endswith("Recording the undo on the host failed (gone), so its snapshot is "
                                                   "kept and a second undo would restore it again.")
     assert finished["web-03"] == records["web-03"]
+
+
+def test_a_host_that_left_the_play_during_its_undo_is_a_failed_undo_not_a_silence():
+    this_wave = {"number": 2, "stop": None, "started_at": 50.0, "dry_run": False, "batch": ["web-01", "web-02"],
+                 "restoring": ["web-01"]}
+    planned = plan(statuses={"s101": "running", "s102": "error"})
+    found = {"web-01": None, "web-02": record_of("web-02", this_wave=this_wave, planned=planned)}
+    records = undo.gathered(planned, this_wave, found)
+    assert records["web-01"]["status"] == "undo_failed" and records["web-01"]["wave"] == 2
+    assert records["web-01"]["cause"].startswith("The host left the play during its undo")
+    assert records["web-02"]["status"] == "left_alone"
+    # The next wave does not start after it.
+    hostvars = {"web-01": {"patch_with_rollback_records": records}}
+    assert undo.wave(hostvars, ["web-01", "web-02"], ["web-02"], plan(), False)["restoring"] == []
