@@ -25,8 +25,8 @@ def test_the_setup_playbook_passes_syntax_check(awx_collections):
 def test_the_project_playbooks_pass_syntax_check():
     playbooks = sorted(os.path.join(PROJECT, name) for name in os.listdir(PROJECT) if name.endswith(".yml"))
     assert [os.path.basename(p) for p in playbooks] == [
-        "backup.yml", "inventory.example.yml", "patch.yml", "prune_backups.yml", "prune_snapshots.yml",
-        "report_merge.yml", "restore.yml", "rollback_run.yml", "snapshot.yml"]
+        "backup.yml", "inventory.example.yml", "patch.yml", "prune_backups.yml", "prune_holds.yml",
+        "prune_snapshots.yml", "report_merge.yml", "restore.yml", "rollback_run.yml", "snapshot.yml"]
     for playbook in playbooks:
         if not playbook.endswith("inventory.example.yml"):
             process = ansible("ansible-playbook", "--syntax-check", playbook, collections=this_collection_path())
@@ -112,7 +112,7 @@ def test_the_patch_template():
 
 def test_every_project_playbook_has_a_template():
     playbooks = sorted(t["playbook"] for t in job_templates().values())
-    assert playbooks == ["backup.yml", "patch.yml", "prune_backups.yml", "prune_snapshots.yml", "prune_snapshots.yml",
+    assert playbooks == ["backup.yml", "patch.yml", "prune_backups.yml", "prune_holds.yml", "prune_snapshots.yml",
                          "report_merge.yml", "restore.yml", "rollback_run.yml", "snapshot.yml"]
     for name, template in job_templates().items():
         assert os.path.isfile(os.path.join(PROJECT, template["playbook"])), name
@@ -153,14 +153,15 @@ def test_the_undo_template_and_the_daily_prune_of_expired_holds():
     undo = templates["VPS.org: undo a change"]
     assert undo["playbook"] == "rollback_run.yml" and undo["become_enabled"] is True
     assert undo["credentials"] == ["VPS.org", ""] and undo["ask_job_type_on_launch"] is True
+    assert undo["ask_limit_on_launch"] is False
     questions = {q["variable"]: q for q in undo["survey_spec"]["spec"]}
     assert sorted(questions) == ["rollback_run_first_wave", "rollback_run_hosts", "rollback_run_id"]
     assert questions["rollback_run_id"]["required"] and questions["rollback_run_hosts"]["required"]
     assert undo["extra_vars"] == {"patch_with_rollback_snapshot_prefix": "pre-patch-"}
-    # The prune deletes the role's snapshots older than the hold, and only those.
+    # The prune of expired holds reads the hosts' records: the machine credential, become.
     prune = templates["VPS.org: prune expired holds"]
-    assert prune["playbook"] == "prune_snapshots.yml"
-    assert prune["extra_vars"] == {"prefix": "pre-patch-", "max_age": "3d"}
+    assert prune["playbook"] == "prune_holds.yml" and prune["become_enabled"] is True
+    assert prune["credentials"] == ["VPS.org", ""] and prune["extra_vars"] == {"prefix": "pre-patch-"}
     schedules = [args for _play, module, args in tasks() if module == "awx.awx.schedule"]
     assert [(s["unified_job_template"], s["rrule"], s["enabled"]) for s in schedules] == [
         ("VPS.org: prune expired holds", "DTSTART:20260101T030000Z RRULE:FREQ=DAILY;INTERVAL=1", True)]

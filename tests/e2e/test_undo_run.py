@@ -1,4 +1,5 @@
-"""A change with a hold window, undone the next day, over real SSH: cleanup hold, vpsorg.cloud.rollback_run, the prune.
+"""A change with a hold window, undone the next day, over real SSH: cleanup hold, vpsorg.cloud.rollback_run, and
+vpsorg.cloud.prune_holds once the hold has run out.
 
 Three hosts are patched with ``patch_with_rollback_cleanup: hold``. "The next
 day" is the simulator's clock moved on: the snapshots are made older with its
@@ -114,7 +115,7 @@ def change(tmp_path_factory):
         change.playbook("undo_again", "rollback_run", {"rollback_run_id": RUN_ID, "rollback_run_hosts": "web-01:web-02"})
         # After the hold: a day and more since the snapshots were taken.
         change.backdate_all(25)
-        change.playbook("prune", "prune_snapshots", {"prefix": "pre-patch-", "max_age": "1d"})
+        change.playbook("prune", "prune_holds", {"prefix": "pre-patch-"})
         change.playbook("undo_pruned", "rollback_run", {"rollback_run_id": RUN_ID, "rollback_run_hosts": "web-03"})
         yield change
     finally:
@@ -241,5 +242,16 @@ def test_a_failed_undo_stops_the_later_waves_and_leaves_the_host_unresolved_for_
         assert {name: entry["status"] for name, entry in later["hosts"].items()} == {
             "web-01": "patched", "web-02": "unresolved", "web-03": "patched", "web-04": "patched"}
         assert {s["id"] for s in fleet.sim.state.list_snapshots()} >= held - {report["hosts"]["web-01"]["snapshot_id"]}
+        # After the hold: the prune deletes the held snapshots of the hosts the change left patched, web-03's and
+        # web-04's, and keeps web-02's, which its failed undo left unresolved.
+        for snapshot in fleet.sim.state.list_snapshots():
+            fleet.sim.state.backdate("snapshot", snapshot["id"], 3 * HOUR)
+        process, _none, requests = run_playbook(fleet, "prune_holds", {})
+        assert process.returncode == 0, process.stdout[-4000:]
+        by_host = {name: entry["snapshot_id"] for name, entry in report["hosts"].items()}
+        assert sorted(changes(requests)) == sorted(("DELETE", "/api/v1/snapshots/%d/" % by_host[name])
+                                                   for name in ("web-03", "web-04")), process.stdout[-3000:]
+        assert by_host["web-02"] in {s["id"] for s in fleet.sim.state.list_snapshots()}
+        assert "web-02's record of finished runs does not name it" in process.stdout
     finally:
         fleet.stop()
