@@ -85,12 +85,12 @@ def page_repeats(number: int) -> int:
 class VpsorgApiError(Exception):
     """Every failure of an API call, a wait or a response we cannot read.
 
-    ``reason`` is one of ``http`` (the API answered an error), ``wrong_url``
-    (something that is not the API answered: the path does not exist),
-    ``connection`` (no answer), ``invalid_response`` (an answer we cannot
-    parse), ``torn_list`` (a list kept changing while it was read),
-    ``invalid_request`` (bad options, found before any request),
-    ``wait_timeout`` and ``wait_gone``. ``maybe_committed`` is true for a
+    The base class is an error the API answered (``reason`` ``http``); each
+    other kind of failure is a subclass, which callers catch by its class:
+    WrongUrlError, NoAnswerError, UnreadableAnswerError, TornListError,
+    InvalidRequestError, WaitTimeoutError and WaitGoneError. ``reason``
+    names the kind in a module's result (``api_error``), for playbooks
+    that act on it. ``maybe_committed`` is true for a
     change whose answer was lost: the API may have acted on it, so the
     caller must look before sending a POST again, and a DELETE whose retry
     found the object gone was probably carried out by an earlier attempt.
@@ -98,15 +98,18 @@ class VpsorgApiError(Exception):
     the token.
     """
 
+    REASON = "http"
+    # Whether the same request may well succeed later, whatever the status.
+    TRANSIENT = False
+
     def __init__(self, message: str, method: str | None = None, path: str | None = None, status: int | None = None,
-                 reason: str = "http", body: Any = None, maybe_committed: bool = False,
-                 last_object: ApiObject | None = None) -> None:
+                 body: Any = None, maybe_committed: bool = False, last_object: ApiObject | None = None) -> None:
         super(VpsorgApiError, self).__init__(message)
         self.message = message
         self.method = method
         self.path = path
         self.status = status
-        self.reason = reason
+        self.reason = self.REASON
         self.body = body
         self.maybe_committed = maybe_committed
         self.last_object = last_object
@@ -114,14 +117,12 @@ class VpsorgApiError(Exception):
     @property
     def missing(self) -> bool:
         """True when the API itself said that the object (or server) does not exist."""
-        return self.status == 404 and self.reason == "http"
+        return self.status == 404 and not isinstance(self, WrongUrlError)
 
     @property
     def transient(self) -> bool:
         """True when the same request may well succeed later: worth another try in a wait."""
-        if self.reason in ("connection", "invalid_response", "torn_list"):
-            return True
-        return self.status == THROTTLED or self.status in SERVER_ERRORS
+        return self.TRANSIENT or self.status == THROTTLED or self.status in SERVER_ERRORS
 
     def to_dict(self) -> Dict[str, Any]:
         """What a module puts under ``api_error`` in a failure result."""
@@ -134,6 +135,51 @@ class VpsorgApiError(Exception):
             # The API's own error body when it was JSON ({"name": ["..."]}), for tasks that act on a field.
             "body": self.body,
         }
+
+
+class WrongUrlError(VpsorgApiError):
+    """Something that is not the API answered: the path does not exist there (api_url is wrong)."""
+
+    REASON = "wrong_url"
+
+
+class NoAnswerError(VpsorgApiError):
+    """The request got no answer (connection refused, reset, timed out)."""
+
+    REASON = "connection"
+    TRANSIENT = True
+
+
+class UnreadableAnswerError(VpsorgApiError):
+    """An answer that cannot be read: not JSON, or not the shape the contract gives it."""
+
+    REASON = "invalid_response"
+    TRANSIENT = True
+
+
+class TornListError(VpsorgApiError):
+    """A list kept changing while it was read: no pass saw every object it counts."""
+
+    REASON = "torn_list"
+    TRANSIENT = True
+
+
+class InvalidRequestError(VpsorgApiError):
+    """Options that cannot make a request, found before any was sent."""
+
+    REASON = "invalid_request"
+
+
+class WaitTimeoutError(VpsorgApiError):
+    """A wait ran out of time; ``last_object`` is what it saw last."""
+
+    REASON = "wait_timeout"
+
+
+class WaitGoneError(VpsorgApiError):
+    """The object waited for disappeared."""
+
+    REASON = "wait_gone"
 
 
 def error_text(body: Any, raw_text: str | None) -> str:
@@ -420,14 +466,12 @@ class VpsorgClient:
                  session: requests.Session | None = None, concurrency: int = 1) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise VpsorgApiError("api_url must be an http:// or https:// URL such as https://admin.vps.org/api/v1, "
-                                 f"got {api_url!r}.",
-                                 reason="invalid_request")
+            raise InvalidRequestError("api_url must be an http:// or https:// URL such as https://admin.vps.org/api/v1, "
+                                      f"got {api_url!r}.")
         if parts.scheme == "http" and not is_loopback(parts.hostname):
-            raise VpsorgApiError(
+            raise InvalidRequestError(
                 f"Refusing to send the API token over plain http:// to {parts.hostname}; use https:// "
-                "(plain http:// is only allowed to a loopback address such as 127.0.0.1).",
-                reason="invalid_request")
+                "(plain http:// is only allowed to a loopback address such as 127.0.0.1).")
         self.base = api_url.rstrip("/") + "/"
         self.timeout = timeout
         self.retry = retry_policy or RetryPolicy()
@@ -514,10 +558,10 @@ class VpsorgClient:
             except requests.exceptions.RequestException as exc:
                 never_sent = _never_sent(exc)
                 in_doubt = in_doubt or (method != "GET" and not never_sent)
-                error = VpsorgApiError(
+                error = NoAnswerError(
                     f"{method} {shown} got no answer from the VPS.org API at {host_and_port(url)}: "
                     f"{why_no_answer(exc, self.timeout)}.",
-                    method=method, path=shown, reason="connection",
+                    method=method, path=shown,
                     maybe_committed=method not in IDEMPOTENT_METHODS and not never_sent)
                 if (method in IDEMPOTENT_METHODS or never_sent) and attempt < self.retry.retries:
                     self.sleep(self.retry.delay(attempt))
@@ -545,10 +589,10 @@ class VpsorgClient:
         try:
             return response.json()
         except ValueError:
-            raise VpsorgApiError(
+            raise UnreadableAnswerError(
                 "%s %s answered HTTP %d with a body that is not JSON: %s"
                 % (method, shown, response.status_code, error_text(None, response.text)),
-                method=method, path=shown, status=response.status_code, reason="invalid_response",
+                method=method, path=shown, status=response.status_code,
                 maybe_committed=method not in IDEMPOTENT_METHODS)
 
     def _http_error(self, response: requests.Response, method: str, url: str, retries_used: int,
@@ -578,12 +622,12 @@ class VpsorgClient:
         server's page (HTML), or something else that is not a JSON object.
         """
         shown = self._describe(url)
-        return VpsorgApiError(
+        return WrongUrlError(
             "%s %s answered HTTP 404 with something that is not the VPS.org API's answer (%s): the path does not "
             "exist there. Check api_url (now %s); the API's address ends in /api/v1, such as %s."
             % (method, visible_url(url), error_text(body, response.text)[:120], visible_url(self.base).rstrip("/"),
                "https://admin.vps.org/api/v1"),
-            method=method, path=shown, status=404, reason="wrong_url", body=body)
+            method=method, path=shown, status=404, body=body)
 
     def get(self, path: str, params: Params = None) -> Any:
         return self.request("GET", path, params=params)
@@ -669,20 +713,20 @@ class VpsorgClient:
             return page, len(page), False
         if not isinstance(page, dict) or not isinstance(page.get("results"), list):
             shown = self._describe(self.url(path))
-            raise VpsorgApiError(f"GET {shown} answered a list we cannot read (no 'results').",
-                                 method="GET", path=shown, reason="invalid_response")
+            raise UnreadableAnswerError(f"GET {shown} answered a list we cannot read (no 'results').",
+                                        method="GET", path=shown)
         return page["results"], page.get("count"), bool(page.get("next"))
 
-    def _torn_list_error(self, path: str, params: Dict[str, Any], passes: int, view: ListView) -> VpsorgApiError:
+    def _torn_list_error(self, path: str, params: Dict[str, Any], passes: int, view: ListView) -> TornListError:
         shown = self._describe(self.url(path))
         query = ", ".join("%s=%s" % item for item in sorted(params.items()))
-        return VpsorgApiError(
+        return TornListError(
             "GET %s%s kept changing while it was read: %d passes (%d page requests, each page read up to 3 times in "
             "a row) never saw together the %s objects it counts, at most %d (counts seen: %s). Its order moved "
             "between page requests every time; run the task again."
             % (shown, " (%s)" % query if query else "", passes, view.pages, view.count, view.most,
                ", ".join(str(c) for c in view.counts_seen) or "none"),
-            method="GET", path=shown, reason="torn_list")
+            method="GET", path=shown)
 
     def _read_pages(self, path: str, params: Params,
                     repeats: int = 1) -> Iterator[Tuple[List[ApiObject], int | None]]:
@@ -697,8 +741,8 @@ class VpsorgClient:
                     return
                 if not isinstance(page, dict) or not isinstance(page.get("results"), list):
                     shown = self._describe(self.url(path))
-                    raise VpsorgApiError(f"GET {shown} answered a list we cannot read (no 'results').",
-                                         method="GET", path=shown, reason="invalid_response")
+                    raise UnreadableAnswerError(f"GET {shown} answered a list we cannot read (no 'results').",
+                                                method="GET", path=shown)
                 yield page["results"], page.get("count")
             next_url = page.get("next")
             if not next_url or next_url in seen_links:
@@ -739,8 +783,8 @@ class VpsorgClient:
             remaining = deadline.remaining()
             if remaining <= 0:
                 status = current.get("status") if isinstance(current, dict) else None
-                raise VpsorgApiError("Timed out after %d s waiting for %s (last status: %s)." % (deadline.seconds, what, status),
-                                     reason="wait_timeout", last_object=current)
+                raise WaitTimeoutError("Timed out after %d s waiting for %s (last status: %s)." % (
+                    deadline.seconds, what, status), last_object=current)
             delay = backoff.delay(attempt)
             sooner = due() if (due is not None and current is not None) else None
             if sooner is not None:
@@ -754,7 +798,7 @@ class VpsorgClient:
                     raise
                 continue
             if found is None:
-                raise VpsorgApiError(f"{what} disappeared while waiting for it.", reason="wait_gone")
+                raise WaitGoneError(f"{what} disappeared while waiting for it.")
             current = found
             if is_done(current):
                 return current

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import server_id_of
-from ansible_collections.vpsorg.cloud.plugins.module_utils.client import VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils.client import TornListError, VpsorgApiError
 
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, Optional, Tuple
@@ -133,9 +133,7 @@ class Lookup:
         if not self.per_server and (self.account_pages is None or self.account_pages <= len(server_ids)):
             try:
                 grouped = self.by_server(self.client.list(self.kind.path, passes=ACCOUNT_WIDE_PASSES), server_ids)
-            except VpsorgApiError as exc:
-                if exc.reason != "torn_list":
-                    raise
+            except TornListError:
                 self.per_server = True
             else:
                 self.choices.append({"servers": len(server_ids), "read": "account", "account_pages": self.account_pages})

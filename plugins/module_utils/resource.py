@@ -31,6 +31,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ALREADY_GONE,
     DELETED_ANSWER_LOST,
     Pace,
+    UnreadableAnswerError,
     VpsorgApiError,
 )
 from ansible_collections.vpsorg.cloud.plugins.module_utils.kinds import Lookup, Servers
@@ -455,8 +456,7 @@ class ResourceModule(VpsorgModule):
         # Inferred: the create answer is the new object; if it is not, find it.
         found = self.find_created(target)
         if found is None:
-            raise VpsorgApiError(f"The API accepted the {self.kind.name} but its answer holds no id: {created!r}",
-                                 reason="invalid_response")
+            raise UnreadableAnswerError(f"The API accepted the {self.kind.name} but its answer holds no id: {created!r}")
         return found
 
     def create_without_key(self, server_id: int) -> Any:
@@ -465,11 +465,12 @@ class ResourceModule(VpsorgModule):
             return self.client.post(self.kind.path, self.create_body(server_id))
         except VpsorgApiError as exc:
             if exc.maybe_committed:
-                raise VpsorgApiError(
+                # The same kind of error (its class), with what the caller must do about it.
+                raise type(exc)(
                     f"{exc.message} The create may or may not have happened and, without a {self.kind.key_field}, it "
                     f"cannot be told apart from other {self.kind.plural}; list them with the info module before "
                     "running again.",
-                    method=exc.method, path=exc.path, status=exc.status, reason=exc.reason, maybe_committed=True)
+                    method=exc.method, path=exc.path, status=exc.status, maybe_committed=True)
             raise
 
     def find_created(self, target: Target) -> ApiObject | None:

@@ -23,6 +23,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ALREADY_GONE,
     DELETED,
     DELETED_ANSWER_LOST,
+    NoAnswerError,
     RetryPolicy,
     VpsorgApiError,
     VpsorgClient,
@@ -124,8 +125,7 @@ class FakeApi:
             carried_out, self.on_carried_out = self.on_carried_out, None
             carried_out()
         if fault == "lose_answer":
-            raise VpsorgApiError("POST %s got no answer" % path, method="POST", path=path, reason="connection",
-                                 maybe_committed=True)
+            raise NoAnswerError("POST %s got no answer" % path, method="POST", path=path, maybe_committed=True)
         return answer
 
     def delete(self, path, missing_ok=False):

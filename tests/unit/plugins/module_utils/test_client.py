@@ -14,9 +14,16 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     DELETED,
     DELETED_ANSWER_LOST,
     Deadline,
+    InvalidRequestError,
+    NoAnswerError,
     RetryPolicy,
+    TornListError,
+    UnreadableAnswerError,
     VpsorgApiError,
     VpsorgClient,
+    WaitGoneError,
+    WaitTimeoutError,
+    WrongUrlError,
 )
 
 
@@ -332,3 +339,17 @@ def test_retry_after_wins_over_a_longer_backoff(vpsorg_sim):
                           retry_policy=RetryPolicy(3, 30, base_delay=10, jitter=lambda: 1.0))
     client.get("/servers/101/")
     assert sleeps[0] == 1.0
+
+
+def test_each_kind_of_failure_is_a_class_of_its_own_and_keeps_its_name_in_the_result():
+    kinds = ((VpsorgApiError, "http", False), (WrongUrlError, "wrong_url", False), (NoAnswerError, "connection", True),
+             (UnreadableAnswerError, "invalid_response", True), (TornListError, "torn_list", True),
+             (InvalidRequestError, "invalid_request", False), (WaitTimeoutError, "wait_timeout", False),
+             (WaitGoneError, "wait_gone", False))
+    for kind, reason, transient in kinds:
+        error = kind("x", status=400)
+        assert isinstance(error, VpsorgApiError) and error.reason == reason and error.to_dict()["reason"] == reason
+        assert error.transient is transient
+    # Whatever the kind, a 429 or a 5xx may pass; only the API's own 404 says the object does not exist.
+    assert VpsorgApiError("x", status=503).transient and VpsorgApiError("x", status=429).transient
+    assert VpsorgApiError("x", status=404).missing and not WrongUrlError("x", status=404).missing

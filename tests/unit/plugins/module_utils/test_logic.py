@@ -9,6 +9,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.client import (
     ListView,
     Pace,
     RetryPolicy,
+    TornListError,
     VpsorgApiError,
     VpsorgClient,
     error_text,
@@ -237,7 +238,7 @@ class TornAccount:
     def list(self, path, params=None, passes=None):
         self.calls.append((path, (params or {}).get("server_id"), passes))
         if not params:
-            raise VpsorgApiError("torn", reason="torn_list")
+            raise TornListError("torn")
         return [o for o in self.objects if o["server"]["id"] == params["server_id"]]
 
     def first_page(self, path, params=None):
