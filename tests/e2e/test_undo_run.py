@@ -255,3 +255,40 @@ def test_a_failed_undo_stops_the_later_waves_and_leaves_the_host_unresolved_for_
         assert "web-02's record of finished runs does not name it" in process.stdout
     finally:
         fleet.stop()
+
+
+def test_an_undo_against_an_api_that_misbehaves_restores_each_host_once(tmp_path):
+    """The list order moves between page requests (pages of one), the listing meets a 429, one restore is carried out
+    but answered HTTP 500 (a proxy that lost the answer), and one snapshot's DELETE is carried out but never answered.
+    Each host is still restored exactly once, verified, and its snapshot gone; a second undo does nothing."""
+    from vpsorg_sim.faults import FaultRule  # noqa: E402 - the simulator is importable once the demo's path is set
+
+    fleet = Fleet(str(tmp_path), HOSTS[:2], durations=FAST)
+    try:
+        process, report = fleet.run({"patch_with_rollback_run_id": RUN_ID, "patch_with_rollback_cleanup": "hold",
+                                     "patch_with_rollback_hold": "1d", "patch_with_rollback_first_wave": "100%"})
+        assert process.returncode == 0, process.stdout[-4000:]
+        ids = {name: entry["snapshot_id"] for name, entry in report["hosts"].items()}
+        sim = fleet.sim
+        sim.state.configure(order="reshuffle", page_size=1)
+        sim.faults.add(FaultRule("429", count=1, methods=["GET"], path="/snapshots/"))
+        sim.faults.add(FaultRule("commit_fail", count=1, methods=["POST"], path="/snapshots/%d/restore/" % ids["web-01"]))
+        sim.faults.add(FaultRule("commit_drop", count=1, methods=["DELETE"], path="/snapshots/%d/" % ids["web-02"]))
+        process, undone, requests = run_playbook(fleet, "rollback_run", {"rollback_run_id": RUN_ID,
+                                                                         "rollback_run_hosts": "web-01:web-02"})
+        assert process.returncode == 0, process.stdout[-4000:]
+        assert {name: entry["status"] for name, entry in undone["hosts"].items()} == {
+            "web-01": "undone", "web-02": "undone"}
+        # One restore request per server, carried out once: the lost answer was not taken for a restore to send again.
+        restores = {name: [e["status"] for e in sim.log.entries() if e["method"] == "POST"
+                           and e["path"] == "/api/v1/snapshots/%d/restore/" % ids[name]] for name in ids}
+        assert restores == {"web-01": [500], "web-02": [200]}, restores
+        assert all(read(os.path.join(fleet.disk(name), "app.conf")) == "version=1\n" for name in ids)
+        assert sim.state.list_snapshots() == []
+        assert not [r for r in requests if r[0] == "POST" and not r[1].endswith("/restore/")]
+        process, again, requests = run_playbook(fleet, "rollback_run", {"rollback_run_id": RUN_ID,
+                                                                        "rollback_run_hosts": "web-01:web-02"})
+        assert process.returncode == 0 and changes(requests) == []
+        assert {entry["status"] for entry in again["hosts"].values()} == {"already_undone"}
+    finally:
+        fleet.stop()

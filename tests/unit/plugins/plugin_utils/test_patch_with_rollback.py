@@ -547,7 +547,6 @@ def test_cleanup_hold_keeps_the_snapshot_says_until_when_and_names_it_in_the_led
     assert "snapshot pre-patch-r1 (id 801) held until 2026-11-02T00:00:00Z" in logic.summary_lines(report, "r.json")[1]
 
 
-
 def test_held_until_is_the_snapshots_own_hold_not_the_settings():
     # A snapshot reused from an earlier attempt of the run id, taken with another hold, or with none.
     other = record(PATCHED_VARS, snapshots=held_snapshots("hold=3600s once verified; run r1"), cleaned={},
