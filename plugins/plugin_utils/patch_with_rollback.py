@@ -172,15 +172,16 @@ def refused_settings(settings: dict) -> str | None:
     if isinstance(value, bool) or number is None or not 0 <= number <= 100:
         return ("Not started: patch_with_rollback_max_fail_percentage must be a number from 0 to 100 (the share of a "
                 "wave that may fail before later waves are stopped), not %r." % (value,))
-    if settings.get("cleanup") == "hold" and hold_of(settings) is None:
+    if settings.get("cleanup") == "hold" and not settings.get("snapshot_only") and hold_of(settings) is None:
         return ("Not started: patch_with_rollback_cleanup is hold, so patch_with_rollback_hold must say for how long "
                 "(a number and a unit: s, m, h, d or w, for example 24h or 3d), not %r." % (settings.get("hold"),))
     return None
 
 
 def hold_of(settings: dict) -> int | None:
-    """The hold of cleanup hold, in seconds (None: no hold, or one that cannot be read)."""
-    if settings.get("cleanup") != "hold":
+    """The hold of cleanup hold, in seconds (None: no hold, or one that cannot be read). A snapshot_only run takes no
+    hold: nothing is verified, and its snapshots are the operator's, for the operator to delete."""
+    if settings.get("cleanup") != "hold" or settings.get("snapshot_only"):
         return None
     try:
         return parse_duration(settings.get("hold"))
@@ -404,8 +405,8 @@ def _room_problem(plan: Any, server_id: int | None, settings: dict) -> str | Non
     holding = [s for s in newest_first(plan.blockers) if held(s, time.time())]
     if holding:
         return ("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s); %s %s "
-                "under the hold of an earlier run, which no rotation deletes. Wait until a hold runs out, undo or prune "
-                "that run, or delete a snapshot by hand." % (
+                "under the hold of an earlier run, which no rotation deletes. Wait until the hold runs out, undo that "
+                "run (which deletes the snapshots it puts back), or delete a snapshot by hand." % (
                     server_id, len(plan.blockers), ", ".join(str(s.get("name")) for s in newest_first(plan.blockers)),
                     ", ".join(str(s.get("name")) for s in holding), "is" if len(holding) == 1 else "are"))
     return ("No room for the snapshot: server %s already has %d snapshots, the most the API allows (%s); none of them "
@@ -750,9 +751,7 @@ def _patched(case: HostCase) -> HostCase:
         if "held_until" in cleanup:
             case.record["held_until"] = cleanup["held_until"]
             case.record["message"] += (" Its snapshot is held until %s, for an undo (vpsorg.cloud.rollback_run)." % (
-                cleanup["held_until"]) if cleanup["held_until"] else " Its snapshot is kept, but holds no hold (it was "
-                "taken by an earlier attempt of this run id without one): nothing keeps rotation or a prune from "
-                "deleting it.")
+                cleanup["held_until"]) if cleanup["held_until"] else _no_hold_note(case.snapshot))
         if cleanup.get("error"):
             case.record["message"] += (" Cleaning up the snapshots failed (%s); delete what is no longer needed with "
                                        "vpsorg.cloud.prune_snapshots." % cleanup["error"])
@@ -782,6 +781,14 @@ def _cleanup_outcome(server_id: int | None, snapshot: dict, cleanup_result: dict
     if entry.get("failed"):
         outcome["error"] = _text(entry.get("msg"))
     return outcome
+
+
+def _no_hold_note(snapshot: dict) -> str:
+    if hold_seconds(snapshot) is not None:
+        return (" Its snapshot is held, but its creation time (%r) cannot be read, so no rotation of the collection "
+                "will ever delete it: delete it by hand once it is no longer needed." % (snapshot.get("created_at"),))
+    return (" Its snapshot is kept, but holds no hold (it was taken by an earlier attempt of this run id without one): "
+            "nothing keeps rotation or a prune from deleting it.")
 
 
 def held_until(snapshot: dict, seconds: int | None) -> str | None:

@@ -22,12 +22,15 @@ import re
 import time
 from typing import Any, Mapping
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_key, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.patch_with_rollback import earlier_records
 
 # What the host's record of finished runs says of a snapshot it was undone to.
 UNDONE = "undone"
+# What undo.yml leaves on each host: its record, and its restore's registered result (rollback.yml).
+RECORD_FACT = "__patch_with_rollback_undo_record"
+RESTORE_RESULT = "__patch_with_rollback_restore"
 # The server statuses the API restores from (a restore stops a running server first).
 RESTORABLE = ("running", "stopped")
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -86,9 +89,10 @@ def _evidence_problem(host: str, name: str, state: str, record: dict | None) -> 
 
 def _newer_problem(host: str, server_id: int, snapshot: Mapping, snapshots: list[Mapping], prefix: str) -> str | None:
     """Why restoring ``snapshot`` would also undo later runs of the role on the server (None: it would not)."""
+    # Whatever its status (a run under way) and whether its time can be read (then it counts as later).
     newer = [s for s in snapshots if server_id_of(s) == server_id and s.get("id") != snapshot.get("id")
-             and str(s.get("name") or "").startswith(prefix) and s.get("status") == COMPLETED
-             and created_key(s) > created_key(snapshot)]
+             and str(s.get("name") or "").startswith(prefix)
+             and (created_epoch(s) is None or created_key(s) > created_key(snapshot))]
     if not newer:
         return None
     return ("%s: server %s has %s, taken after snapshot %s: restoring it would also undo %s. Undo the newest run "
@@ -264,20 +268,42 @@ def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, invent
                         "is marked resolved." % (described, error), manual_step=restore)
 
 
-def gathered(undo_plan: Mapping, this_wave: Mapping, found: Mapping[str, Any]) -> dict[str, dict]:
-    """Every host of the wave's record; a host that left the play (a task failed it outright) has none of its own, and
-    one that was being restored is then an undo that failed: whether its server was restored is not known."""
+def host_fact(hostvars: Mapping, host: str, name: str) -> Any:
+    """One variable of a host, or None where it has none: a host a task failed outright never set what came after."""
+    try:
+        return hostvars[host][name]
+    except (KeyError, TypeError):
+        return None
+
+
+def gathered(undo_plan: Mapping, this_wave: Mapping, found: Mapping[str, Any],
+             restores: Mapping[str, Any] | None = None) -> dict[str, dict]:
+    """Every host of the wave's record. A host that left the play (a task failed it outright) has none of its own; if
+    it was being restored, its restore's own result (``restores``) says whether the disk is back: then it is not to be
+    restored again (undo_unhealthy: not verified), else the undo failed and nobody knows how far it went."""
     records = {}
     for host in this_wave["batch"]:
         entry = found.get(host)
         if not isinstance(entry, Mapping):
             entry = record(host, undo_plan, this_wave, {}, {})
             if host in this_wave["restoring"]:
-                cause = ("The host left the play during its undo (a task failed it outright); whether its server was "
-                         "restored is not known.")
-                entry.update(status="undo_failed", cause=cause, message=cause + " Look at it before anything else.")
+                entry.update(_left_the_play(host, (restores or {}).get(host)))
         records[host] = dict(entry)
     return records
+
+
+def _left_the_play(host: str, restore: Any) -> dict:
+    """The record of a host a task failed outright during its undo, from what its restore returned (if it ran)."""
+    if isinstance(restore, Mapping) and restore and not (restore.get("failed") or restore.get("unreachable")
+                                                         or restore.get("skipped")):
+        cause = "The host left the play after its server was restored, before it was verified."
+        return {"status": "undo_unhealthy", "cause": cause, "manual_step": "Look at %s from the provider's console; "
+                "do not restore again: the disk is the snapshot now." % host,
+                "message": cause + " Do not restore again: the disk is the snapshot now."}
+    cause = "The host left the play during its undo (a task failed it outright); whether its server was restored is not known."
+    return {"status": "undo_failed", "cause": cause, "manual_step": "Look at %s and its server's status before anything "
+            "else; restore by hand only if its disk is not the snapshot's." % host,
+            "message": cause + " Look at it before anything else."}
 
 
 def ledger_targets(records: Mapping[str, Mapping]) -> list[dict]:

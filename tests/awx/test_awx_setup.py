@@ -162,6 +162,7 @@ def test_the_undo_template_and_the_daily_prune_of_expired_holds():
     prune = templates["VPS.org: prune expired holds"]
     assert prune["playbook"] == "prune_holds.yml" and prune["become_enabled"] is True
     assert prune["credentials"] == ["VPS.org", ""] and prune["extra_vars"] == {"prefix": "pre-patch-"}
+    assert prune["ask_limit_on_launch"] is False
     schedules = [args for _play, module, args in tasks() if module == "awx.awx.schedule"]
     assert [(s["unified_job_template"], s["rrule"], s["enabled"]) for s in schedules] == [
         ("VPS.org: prune expired holds", "DTSTART:20260101T030000Z RRULE:FREQ=DAILY;INTERVAL=1", True)]

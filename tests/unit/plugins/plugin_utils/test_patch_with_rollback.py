@@ -557,6 +557,19 @@ def test_held_until_is_the_snapshots_own_hold_not_the_settings():
     assert none["held_until"] is None and none["snapshot_kept"] is True
     assert none["message"].endswith("Its snapshot is kept, but holds no hold (it was taken by an earlier attempt of this "
                                     "run id without one): nothing keeps rotation or a prune from deleting it.")
+    # A hold whose start cannot be read never runs out for the collection: the record says so.
+    unreadable = held_snapshots()
+    unreadable["results"][0]["snapshot"]["created_at"] = "yesterday"
+    forever = record(PATCHED_VARS, snapshots=unreadable, cleaned={}, settings={"cleanup": "hold", "hold": "24h"})
+    assert forever["held_until"] is None and "no rotation of the collection will ever delete it" in forever["message"]
+
+
+def test_a_snapshot_only_run_takes_no_hold():
+    settings = {"max_fail_percentage": 0, "cleanup": "hold", "hold": "1d", "snapshot_only": True}
+    planned = logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], settings, now=START)
+    assert planned["hold_seconds"] is None and planned["stop"] is None
+    settings["hold"] = ""
+    assert logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], settings, now=START)["stop"] is None
 
 
 def test_a_held_snapshot_of_an_earlier_run_is_not_rotated_and_can_leave_no_room():
@@ -567,8 +580,8 @@ def test_a_held_snapshot_of_an_earlier_run_is_not_rotated_and_can_leave_no_room(
     assert judgement["held_snapshots"] == ["pre-patch-old"] and judgement["rotation_would_delete"] == []
     assert judgement["room"] is False and not judgement["passed"]
     assert judgement["problems"][0].endswith(
-        "; pre-patch-old is under the hold of an earlier run, which no rotation deletes. Wait until a hold runs out, "
-        "undo or prune that run, or delete a snapshot by hand.")
+        "; pre-patch-old is under the hold of an earlier run, which no rotation deletes. Wait until the hold runs "
+        "out, undo that run (which deletes the snapshots it puts back), or delete a snapshot by hand.")
     # Every held snapshot in the way is named, also when rotation would not have been the one to delete it.
     off = judge({"web": {"__patch_with_rollback_probe": probe}}, snapshots, settings={"rotate": False})
     assert "; pre-patch-old is under the hold of an earlier run" in off["problems"][0]

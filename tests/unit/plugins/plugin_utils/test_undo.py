@@ -122,9 +122,14 @@ def test_a_host_is_restored_only_when_its_record_says_the_run_left_it_patched(re
 def test_an_undo_that_would_also_undo_a_later_run_is_refused():
     later = snap(803, 101, "pre-patch-c2", created_at="2026-12-05T20:00:00Z")
     foreign = snap(804, 101, "nightly-1", created_at="2026-12-05T21:00:00Z")
-    planned = plan(listing={"snapshots": LISTING["snapshots"] + [later, foreign]})
+    earlier = snap(806, 101, "pre-patch-c0", created_at="2026-12-04T20:00:00Z")
+    planned = plan(listing={"snapshots": LISTING["snapshots"] + [later, foreign, earlier]})
     assert planned["refusals"] == ["web-01: server 101 has pre-patch-c2, taken after snapshot pre-patch-c1: restoring "
                                    "it would also undo that later run. Undo the newest run first."]
+    # A later run under way, or one whose time cannot be read, counts as later too.
+    for odd in (dict(later, status="in_progress"), dict(later, created_at="soon")):
+        assert plan(listing={"snapshots": LISTING["snapshots"] + [odd]})["refusals"][0].startswith(
+            "web-01: server 101 has pre-patch-c2, taken after")
 
 
 def test_two_snapshots_of_the_name_or_two_hosts_on_one_server_are_refused():
@@ -222,6 +227,13 @@ def test_a_host_that_left_the_play_during_its_undo_is_a_failed_undo_not_a_silenc
     records = undo.gathered(planned, this_wave, found)
     assert records["web-01"]["status"] == "undo_failed" and records["web-01"]["wave"] == 2
     assert records["web-01"]["cause"].startswith("The host left the play during its undo")
+    assert "restore by hand only if its disk is not the snapshot's" in records["web-01"]["manual_step"]
+    # Its restore had ended well: the disk is the snapshot's, and it must not be restored again.
+    restored = undo.gathered(planned, this_wave, found, {"web-01": {"changed": True}, "web-02": None})
+    assert restored["web-01"]["status"] == "undo_unhealthy"
+    assert "do not restore again" in restored["web-01"]["manual_step"]
+    failed = undo.gathered(planned, this_wave, found, {"web-01": {"failed": True, "msg": "HTTP 400"}})
+    assert failed["web-01"]["status"] == "undo_failed"
     assert records["web-02"]["status"] == "left_alone"
     # The next wave does not start after it.
     hostvars = {"web-01": {"patch_with_rollback_records": records}}
