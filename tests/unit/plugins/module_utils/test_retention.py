@@ -139,3 +139,21 @@ def test_a_hold_whose_start_cannot_be_read_holds_when_in_doubt():
 def test_a_hold_ends_ten_minutes_late_for_a_controller_clock_that_runs_fast():
     assert held(held_snap(1, "pre-patch-a", DAY + 9 * 60, DAY), NOW) is True
     assert held(held_snap(1, "pre-patch-a", DAY + 11 * 60, DAY), NOW) is False
+
+
+def test_a_hold_has_run_out_the_second_its_margin_has():
+    assert held(held_snap(1, "pre-patch-a", DAY + 599, DAY), NOW) is True
+    assert held(held_snap(1, "pre-patch-a", DAY + 600, DAY), NOW) is False
+
+
+def test_a_hold_is_the_word_hold_and_whole_seconds():
+    assert hold_seconds({"description": "withhold=90s"}) is None
+    assert hold_seconds({"description": "hold=90sec"}) is None
+    assert hold_seconds({"description": "run c1; hold=90s, verified"}) == 90
+
+
+def test_an_object_in_progress_is_neither_a_victim_nor_held():
+    existing = [snap(1, "pre-1", 20 * DAY, status="in_progress"),
+                held_snap(2, "pre-2", 10 * DAY, 30 * DAY, status="in_progress"), snap(3, "pre-3", DAY)]
+    plan = plan_rotation(existing, "name", 5, None, "pre-", keep=1, max_age=7 * DAY, now=NOW)
+    assert plan.victims == [] and plan.held == [] and plan.reasons == {}

@@ -52,3 +52,20 @@ def test_a_snapshot_not_completed_or_of_a_host_without_server_id_is_not_looked_a
     plan = expired_holds(snapshots, "pre-patch-", {"web-01": 101, "web-02": "x"},
                          {"web-01": listed("pre-patch-a"), "web-02": listed("pre-patch-a")}, NOW)
     assert plan == {"delete": [], "kept": []}
+
+
+def test_a_record_read_with_stray_spaces_counts_and_a_failed_read_does_not():
+    snapshots = [snap(1, 101, "pre-patch-a", 30), snap(2, 102, "pre-patch-a", 30)]
+    probes = {"web-01": listed(" pre-patch-a\r"),
+              "web-02": dict(listed("pre-patch-a"), failed=True, msg="cat: Permission denied")}
+    plan = expired_holds(snapshots, "pre-patch-", {"web-01": 101, "web-02": 102}, probes, NOW)
+    assert [e["id"] for e in plan["delete"]] == [1]
+    assert [(e["id"], e["reason"]) for e in plan["kept"]] == [
+        (2, "web-02 did not answer, or its record of finished runs could not be read")]
+
+
+def test_expired_holds_come_oldest_first_with_the_hosts_of_their_server_sorted():
+    snapshots = [snap(2, 101, "pre-patch-b", 30), snap(1, 101, "pre-patch-a", 40)]
+    both = listed("pre-patch-a", "pre-patch-b")
+    plan = expired_holds(snapshots, "pre-patch-", {"web": 101, "db": 101}, {"web": both, "db": both}, NOW)
+    assert [(e["id"], e["hosts"]) for e in plan["delete"]] == [(1, ["db", "web"]), (2, ["db", "web"])]

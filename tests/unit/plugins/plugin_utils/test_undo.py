@@ -238,3 +238,107 @@ def test_a_host_that_left_the_play_during_its_undo_is_a_failed_undo_not_a_silenc
     # The next wave does not start after it.
     hostvars = {"web-01": {"patch_with_rollback_records": records}}
     assert undo.wave(hostvars, ["web-01", "web-02"], ["web-02"], plan(), False)["restoring"] == []
+
+
+def test_a_run_id_may_hold_dashes_and_underscores():
+    assert undo.input_problem("20261205T100000Z-job_42", "web", ["web-01"]) is None
+
+
+def test_a_failed_read_is_unreadable_even_with_a_record_and_a_blank_one_is_absent():
+    assert undo.host_record({"failed": True, "msg": "cat: denied", "stdout": PATCHED["stdout"]}) == ("unreadable", None)
+    assert undo.host_record({"stdout": " \r\n"}) == ("absent", None)
+
+
+def test_the_runs_snapshot_with_an_unreadable_time_is_not_later_than_itself():
+    planned = plan(listing={"snapshots": [snap(801, 101, created_at="soon"), snap(802, 102)]})
+    assert planned["refusals"] == [] and planned["hosts"]["web-01"]["action"] == "restore"
+
+
+def test_a_host_undone_to_another_snapshot_is_not_already_undone():
+    other = probe({"snapshot_name": "pre-patch-c0", "status": "undone"})
+    planned = plan(probes={"web-01": other, "web-02": PATCHED})
+    assert planned["hosts"]["web-01"]["action"] == "refused"
+    assert planned["refusals"][0].startswith("web-01: its record of finished runs does not name snapshot pre-patch-c1")
+
+
+def test_forcing_a_host_skips_its_record_only_not_the_snapshot_checks():
+    later = snap(803, 101, "pre-patch-c2", created_at="2026-12-05T20:00:00Z")
+    newer = plan(listing={"snapshots": LISTING["snapshots"] + [later]}, probes={"web-01": probe(), "web-02": PATCHED},
+                 forced=["web-01"])
+    assert len(newer["refusals"]) == 1 and newer["refusals"][0].startswith("web-01: server 101 has pre-patch-c2, taken after")
+    pending = plan(listing={"snapshots": [snap(801, 101, status="in_progress"), snap(802, 102)]}, forced=["web-01"])
+    assert pending["refusals"] == ["web-01: snapshot pre-patch-c1 (id 801) is in_progress, not completed."]
+
+
+def test_a_refused_host_stays_refused_whatever_its_servers_status():
+    planned = plan(probes={"web-01": probe(), "web-02": PATCHED}, statuses={"s101": "error", "s102": "running"})
+    assert planned["hosts"]["web-01"]["action"] == "refused" and len(planned["refusals"]) == 1
+
+
+def test_hosts_without_a_server_id_do_not_share_a_server():
+    planned = plan(servers={"web-01": "x", "web-02": None})
+    assert planned["refusals"] == ["web-01 has no VPS.org server id (vpsorg_server_id).",
+                                   "web-02 has no VPS.org server id (vpsorg_server_id)."]
+
+
+def test_a_listing_without_snapshots_refuses_the_undo():
+    planned = plan(listing={})
+    assert planned["refusals"] == ["The account's snapshots could not be listed: no listing"] and planned["hosts"] == {}
+
+
+def test_a_wave_restores_only_the_hosts_planned_to_restore():
+    planned = plan(probes={"web-01": UNDONE, "web-02": PATCHED}, statuses={"s101": "running", "s102": "error"})
+    assert [planned["hosts"][h]["action"] for h in ("web-01", "web-02")] == ["already_undone", "left_alone"]
+    assert wave_of(["web-01", "web-02"], planned=planned)["restoring"] == []
+
+
+def test_a_stopped_wave_leaves_the_hosts_not_to_restore_as_planned():
+    stopped = {"number": 2, "stop": "Not started: x", "started_at": 50.0, "dry_run": False, "restoring": []}
+    alone = record_of(this_wave=stopped, planned=plan(statuses={"s101": "error", "s102": "running"}))
+    again = record_of(this_wave=stopped, planned=plan(probes={"web-01": UNDONE, "web-02": PATCHED}))
+    assert (alone["status"], again["status"]) == ("left_alone", "already_undone")
+
+
+def test_a_record_left_unchanged_is_named_only_on_an_undo_that_failed():
+    forgotten = {"failed": True, "msg": "rm: Permission denied "}
+    done = record_of(outcome={"status": "rolled_back", "at": 60.0}, forgotten=forgotten)
+    assert done["message"] == "Restored from snapshot pre-patch-c1 (id 801) and verified."
+    failed = record_of(outcome={"status": "rollback_failed", "error": "HTTP 400", "at": 60.0}, forgotten=forgotten)
+    assert failed["message"].endswith("Its record of finished runs could not be changed (rm: Permission denied) and may "
+                                      "still say the run needed no rollback: the role would then take this snapshot as "
+                                      "resolved.")
+
+
+def test_the_manual_restore_without_inventory_args_has_single_spaces():
+    this_wave = {"number": 1, "stop": None, "started_at": 50.0, "dry_run": False, "restoring": ["web-01"]}
+    failed = undo.record("web-01", plan(), this_wave, {"status": "rollback_failed", "error": "HTTP 400", "at": 60.0}, {})
+    assert failed["manual_step"] == "ansible-playbook vpsorg.cloud.restore -e target=web-01 -e snapshot_id=801"
+
+
+LEFT_WAVE = {"number": 2, "stop": None, "started_at": 50.0, "dry_run": False, "batch": ["web-01", "web-02"],
+             "restoring": ["web-01"]}
+
+
+def test_a_host_not_being_restored_that_left_the_play_keeps_its_plans_record():
+    planned = plan(statuses={"s101": "running", "s102": "error"})
+    records = undo.gathered(planned, LEFT_WAVE, {"web-01": None, "web-02": None}, {"web-01": None})
+    assert records["web-02"]["status"] == "left_alone" and records["web-02"]["cause"].startswith("Left alone: server 102")
+
+
+@pytest.mark.parametrize("restore", [{"skipped": True, "changed": False}, {}, {"unreachable": True}, None])
+def test_a_host_that_left_the_play_without_a_restore_that_ran_is_a_failed_undo(restore):
+    planned = plan(statuses={"s101": "running", "s102": "error"})
+    records = undo.gathered(planned, LEFT_WAVE, {"web-01": None, "web-02": None}, {"web-01": restore})
+    assert records["web-01"]["status"] == "undo_failed"
+
+
+def test_a_host_the_ledger_skipped_or_never_reached_keeps_its_snapshot():
+    records = {"web-01": record_of(outcome={"status": "rolled_back", "at": 60.0}),
+               "web-02": record_of("web-02", outcome={"status": "rolled_back", "at": 60.0})}
+    ledger = {"results": [{"item": {"host": "web-01"}, "skipped": True, "changed": False}]}
+    assert undo.cleanup_servers(records, ledger) == []
+    finished = undo.finish(records, ledger, {"results": []})
+    for host in ("web-01", "web-02"):
+        assert finished[host]["snapshot_kept"] is True
+        assert finished[host]["message"].endswith("Recording the undo on the host failed (the host was not reached), so "
+                                                  "its snapshot is kept and a second undo would restore it again.")
