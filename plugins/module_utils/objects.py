@@ -64,6 +64,18 @@ def newest_first(objects: Iterable[ApiObject]) -> list[ApiObject]:
     return sorted(objects, key=created_key, reverse=True)
 
 
+def given_server_id(value: Any) -> int | None:
+    """A server id as an inventory or a user gives it (12, "12", " 12 "), or None when it names no server: not a
+    positive whole number (a bool, 0, 3.7 or "web" is no id; a float is not cut down to one)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
 def server_id_of(obj: ApiObject) -> int | None:
     """The id of the server an object belongs to (``server`` is a nested object)."""
     server = obj.get("server")

@@ -15,16 +15,8 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import newest_first, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import given_server_id, newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED, held, hold_seconds
-
-
-def _server_id(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 and not isinstance(value, bool) else None
 
 
 def _named(probe: Mapping) -> set[str] | None:
@@ -37,7 +29,7 @@ def _named(probe: Mapping) -> set[str] | None:
 def _hosts_by_server(servers: Mapping[str, Any]) -> dict[int, list[str]]:
     by_server: dict[int, list[str]] = {}
     for host, given in sorted(servers.items()):
-        server_id = _server_id(given)
+        server_id = given_server_id(given)
         if server_id is not None:
             by_server.setdefault(server_id, []).append(host)
     return by_server

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, newest_first, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, given_server_id, newest_first, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
     COMPLETED,
     held,
@@ -200,7 +200,7 @@ def plan_wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], setting
         server = _get(host_vars, settings.get("server_id_var", "vpsorg_server_id"))
         unreachable = _get(host_vars, UNREACHABLE_FACT)
         hosts[host] = {
-            "server_id": _server_id(server),
+            "server_id": given_server_id(server),
             "server_id_given": server,
             "starts": stop is None,
             # None: the play keeps no record of unreachable tasks (not the collection's strategy).
@@ -232,7 +232,7 @@ def shared_servers(hostvars: Mapping, all_hosts: list[str], server_id_var: str) 
     """
     by_server = {}
     for host in all_hosts:
-        server_id = _server_id(_get(_vars(hostvars, host), server_id_var))
+        server_id = given_server_id(_get(_vars(hostvars, host), server_id_var))
         if server_id is not None:
             by_server.setdefault(str(server_id), []).append(host)
     # Keyed by the id as text: the wave is a fact, and a fact's keys are text once it is written out as JSON.
@@ -248,16 +248,6 @@ def shared_server_problem(host: str, server_id: int | None, sharing: list[str] |
             "patch. None of them is patched, and nothing was done. List each server once in the play (one inventory "
             "host per server, for example with --limit), and patch everything that runs on it from that host." % (
                 ", ".join(sharing), server_id, server_id_var))
-
-
-def _server_id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
 
 
 # ------------------------------------------------------------- the preflight
@@ -438,7 +428,7 @@ def judge_preflight(wave: dict, hostvars: Mapping, listing: dict, server_reads: 
     snapshots = listing.get("snapshots") or []
     reads = {}
     for item in server_reads.get("results") or []:
-        reads[_server_id(item.get("item"))] = item
+        reads[given_server_id(item.get("item"))] = item
     return dict((host, judge_host(host, wave, hostvars, snapshots, listing_error, reads, settings))
                 for host in wave["starting"])
 

@@ -22,7 +22,7 @@ import re
 import time
 from typing import Any, Mapping
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key, server_id_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import created_epoch, created_key, given_server_id, server_id_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import COMPLETED
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.patch_with_rollback import earlier_records
 
@@ -45,14 +45,6 @@ def input_problem(run_id: Any, pattern: Any, matched: list[str]) -> str | None:
         return ("The host pattern %r (rollback_run_hosts) matches no host of the inventory: name the hosts or groups "
                 "to put back, for example web-01:web-02 or web." % (pattern,))
     return None
-
-
-def _server_id(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 and not isinstance(value, bool) else None
 
 
 def host_record(probe: Mapping) -> tuple[str, dict | None]:
@@ -89,15 +81,21 @@ def _evidence_problem(host: str, name: str, state: str, record: dict | None) -> 
 
 def _newer_problem(host: str, server_id: int, snapshot: Mapping, snapshots: list[Mapping], prefix: str) -> str | None:
     """Why restoring ``snapshot`` would also undo later runs of the role on the server (None: it would not)."""
-    # Whatever its status (a run under way) and whether its time can be read (then it counts as later).
-    newer = [s for s in snapshots if server_id_of(s) == server_id and s.get("id") != snapshot.get("id")
-             and str(s.get("name") or "").startswith(prefix)
-             and (created_epoch(s) is None or created_key(s) > created_key(snapshot))]
+    others = [s for s in snapshots if server_id_of(s) == server_id and s.get("id") != snapshot.get("id")
+              and str(s.get("name") or "").startswith(prefix)]
+    # Whatever their status (a run under way); where a time cannot be read, the order cannot be known: count it later.
+    if created_epoch(snapshot) is None:
+        newer = others
+        when = "which may be later than snapshot %s (its creation time cannot be read)" % snapshot.get("name")
+    else:
+        newer = [s for s in others if created_epoch(s) is None or created_key(s) > created_key(snapshot)]
+        when = "taken after snapshot %s%s" % (snapshot.get("name"), " (or at a time that cannot be read)" if any(
+            created_epoch(s) is None for s in newer) else "")
     if not newer:
         return None
-    return ("%s: server %s has %s, taken after snapshot %s: restoring it would also undo %s. Undo the newest run "
-            "first." % (host, server_id, ", ".join(str(s.get("name")) for s in newer), snapshot.get("name"),
-                        "that later run" if len(newer) == 1 else "those later runs"))
+    return ("%s: server %s has %s, %s: restoring it would also undo %s. Undo the newest run first."
+            % (host, server_id, ", ".join(str(s.get("name")) for s in newer), when,
+               "that later run" if len(newer) == 1 else "those later runs"))
 
 
 def _snapshot_view(snapshot: Mapping) -> dict:
@@ -163,8 +161,8 @@ def plan(run_id: str, prefix: str, servers: Mapping[str, Any], listing: Mapping,
     snapshots = list(listing["snapshots"])
     statuses = {}
     for item in server_reads.get("results") or []:
-        statuses[_server_id(item.get("item"))] = (item.get("server") or {}).get("status")
-    ids = {host: _server_id(given) for host, given in servers.items()}
+        statuses[given_server_id(item.get("item"))] = (item.get("server") or {}).get("status")
+    ids = {host: given_server_id(given) for host, given in servers.items()}
     shared = _shared(ids)
     hosts = {}
     for host in sorted(servers):
@@ -176,6 +174,11 @@ def plan(run_id: str, prefix: str, servers: Mapping[str, Any], listing: Mapping,
         hosts[host] = plan_host(host, ids[host], snapshots, probes.get(host) or {}, statuses.get(ids[host]), name, prefix,
                                 host in (forced or []))
     refusals = [entry["reason"] for entry in hosts.values() if entry["action"] == "refused"]
+    strangers = sorted(set(forced or []) - set(servers))
+    if strangers:
+        # A misspelt name would quietly force nothing, and the host meant would be refused for want of a record.
+        refusals.append("rollback_run_force_hosts names %s, not a host of this undo (rollback_run_hosts): check the "
+                        "spelling, or add the host to the pattern." % ", ".join(strangers))
     if not any(s.get("name") == name for s in snapshots) and not any(
             entry["action"] == "already_undone" for entry in hosts.values()):
         refusals.insert(0, "Run %s is unknown: no snapshot of the account is named %s, and no host says an undo of it "
@@ -185,7 +188,7 @@ def plan(run_id: str, prefix: str, servers: Mapping[str, Any], listing: Mapping,
 
 def servers_to_read(servers: Mapping[str, Any]) -> list[int]:
     """The servers whose status the plan needs: one read each."""
-    return sorted(set(number for number in (_server_id(v) for v in servers.values()) if number is not None))
+    return sorted(set(number for number in (given_server_id(v) for v in servers.values()) if number is not None))
 
 
 # The statuses of a host whose undo was tried and failed: the next waves do not start (the canary rule, none may fail).

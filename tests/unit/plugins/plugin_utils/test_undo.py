@@ -254,6 +254,19 @@ def test_the_runs_snapshot_with_an_unreadable_time_is_not_later_than_itself():
     assert planned["refusals"] == [] and planned["hosts"]["web-01"]["action"] == "restore"
 
 
+def test_when_a_time_cannot_be_read_the_refusal_says_the_order_is_unknown():
+    later = snap(803, 101, "pre-patch-c2", created_at="soon")
+    assert plan(listing={"snapshots": LISTING["snapshots"] + [later]})["refusals"] == [
+        "web-01: server 101 has pre-patch-c2, taken after snapshot pre-patch-c1 (or at a time that cannot be read): "
+        "restoring it would also undo that later run. Undo the newest run first."]
+    # The run's own time unreadable: any other snapshot of the role on the server may be later, an earlier one too.
+    earlier = snap(806, 101, "pre-patch-c0", created_at="2026-12-04T20:00:00Z")
+    own = dict(LISTING["snapshots"][0], created_at="soon")
+    assert plan(listing={"snapshots": [own, LISTING["snapshots"][1], earlier]})["refusals"] == [
+        "web-01: server 101 has pre-patch-c0, which may be later than snapshot pre-patch-c1 (its creation time cannot "
+        "be read): restoring it would also undo that later run. Undo the newest run first."]
+
+
 def test_a_host_undone_to_another_snapshot_is_not_already_undone():
     other = probe({"snapshot_name": "pre-patch-c0", "status": "undone"})
     planned = plan(probes={"web-01": other, "web-02": PATCHED})
@@ -268,6 +281,13 @@ def test_forcing_a_host_skips_its_record_only_not_the_snapshot_checks():
     assert len(newer["refusals"]) == 1 and newer["refusals"][0].startswith("web-01: server 101 has pre-patch-c2, taken after")
     pending = plan(listing={"snapshots": [snap(801, 101, status="in_progress"), snap(802, 102)]}, forced=["web-01"])
     assert pending["refusals"] == ["web-01: snapshot pre-patch-c1 (id 801) is in_progress, not completed."]
+
+
+def test_a_forced_host_outside_the_undo_is_refused_not_ignored():
+    planned = plan(probes={"web-01": PATCHED, "web-02": PATCHED}, forced=["web-1", "web-02", "db-01"])
+    assert planned["refusals"] == ["rollback_run_force_hosts names db-01, web-1, not a host of this undo "
+                                   "(rollback_run_hosts): check the spelling, or add the host to the pattern."]
+    assert [entry["action"] for entry in planned["hosts"].values()] == ["restore", "restore"]
 
 
 def test_a_refused_host_stays_refused_whatever_its_servers_status():
