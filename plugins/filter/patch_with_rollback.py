@@ -13,6 +13,7 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils.objects import given_server_id
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_steps
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
 
@@ -27,10 +28,24 @@ def patch_wave(hostvars, all_hosts, batch, settings):
     return logic.plan_wave(logic.ReadOnce(hostvars), list(all_hosts), list(batch), dict(settings))
 
 
+def _left(hosts, hostvars, name):
+    """Each host's ``name`` (None when unset), for the selections the role made before its phases handed them on."""
+    return dict((host, logic._get(logic._vars(hostvars, host), name)) for host in hosts)
+
+
+def _probes(wave, hostvars):
+    """The starting hosts' probes, for the filters the role used before the action patch_with_rollback_preflight."""
+    hostvars = logic.ReadOnce(hostvars or {})
+    return dict((host, result_of(logic._get(logic._vars(hostvars, host), "__patch_with_rollback_probe", {})))
+                for host in wave["starting"])
+
+
 def patch_preflight(wave, hostvars, listing, server_reads, settings):
+    """Deprecated (removed in 3.0.0): the role's preflight is the action patch_with_rollback_preflight."""
     settings = dict(settings)
     settings["report_problem"] = logic.report_folder_problem(settings["report_file"])
-    return logic.judge_preflight(wave, logic.ReadOnce(hostvars), result_of(listing), result_of(server_reads), settings)
+    reads = dict((given_server_id(item.get("item")), item) for item in result_of(server_reads).get("results") or [])
+    return logic.judge_preflight(wave, _probes(wave, hostvars), result_of(listing), reads, settings)
 
 
 def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, settings=None):
@@ -38,18 +53,31 @@ def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, sett
     preflight = preflight or {}
     hostvars = logic.ReadOnce(hostvars or {})
     if what == "unreachable_servers":
-        return logic.unreachable_servers(wave, hostvars)
+        return logic.unreachable_servers(wave, _probes(wave, hostvars))
     if what == "verified_servers":
-        return [wave["hosts"][h]["server_id"] for h in logic.verified(wave, hostvars)]
+        hosts = sorted(wave["hosts"])
+        patching = next((logic._get(logic._vars(hostvars, h), "__patch_with_rollback_patching") for h in hosts), None)
+        verified = logic.verified_hosts(
+            patching or [], _left(hosts, hostvars, "__patch_with_rollback_failure"),
+            dict((h, logic.missed_in_patch(hostvars, h)) for h in hosts),
+            _left(hosts, hostvars, "__patch_with_rollback_connection"))
+        return [wave["hosts"][h]["server_id"] for h in verified]
     if what == "ledger_before":
         return [] if wave["dry_run"] else logic.ledger_entries(preflight)
+    hosts = sorted(wave["hosts"])
+    takers = logic.snapshot_takers(wave, preflight, _left(hosts, hostvars, "__patch_with_rollback_quiesce_failure"),
+                                   _left(hosts, hostvars, logic.UNREACHABLE_FACT))
     if what == "snapshot_servers":
-        if wave["dry_run"]:
-            return []
-        return [wave["hosts"][h]["server_id"] for h in logic.snapshot_takers(wave, preflight, hostvars)]
+        return [] if wave["dry_run"] else [wave["hosts"][h]["server_id"] for h in takers]
     if what == "patch_hosts":
-        return logic.patchers(wave, preflight, hostvars, result_of(snapshots), settings or {})
+        return logic.patchers(wave, dict(result_of(snapshots), takers=takers),
+                              _left(hosts, hostvars, "__patch_with_rollback_thaw_failure"),
+                              _left(hosts, hostvars, logic.UNREACHABLE_FACT), settings or {})
     raise ValueError("patch_select: unknown selection %r" % (what,))
+
+
+def patch_hosts(wave, snapshots, thaw_failures, records, settings):
+    return logic.patchers(wave, result_of(snapshots), dict(thaw_failures or {}), dict(records or {}), dict(settings))
 
 
 def patch_failure(task_name, result, record, seen, phase):
@@ -60,9 +88,16 @@ def patch_missed(record, start, end):
     return logic.missed_between(list(record or []), start, end)
 
 
-def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings):
-    return logic.build_records(wave, logic.ReadOnce(hostvars), dict(preflight or {}), result_of(snapshots),
-                               dict(marks or {}), result_of(cleanup), result_of(ledger), dict(settings))
+def patch_missed_hosts(records, seen):
+    return logic.missed_by_host(dict(records or {}), dict(seen or {}))
+
+
+def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings, with_ledger=False):
+    records = logic.build_records(wave, logic.ReadOnce(hostvars), dict(preflight or {}), result_of(snapshots),
+                                  dict(marks or {}), result_of(cleanup), result_of(ledger), dict(settings))
+    if not with_ledger:
+        return records
+    return {"records": records, "ledger": logic.ledger_targets(records, dict(settings))}
 
 
 def patch_ledger_targets(records, settings):
@@ -92,7 +127,9 @@ class FilterModule:
             "patch_preflight": patch_preflight,
             "patch_select": patch_select,
             "patch_failure": patch_failure,
+            "patch_hosts": patch_hosts,
             "patch_missed": patch_missed,
+            "patch_missed_hosts": patch_missed_hosts,
             "patch_records": patch_records,
             "patch_ledger_targets": patch_ledger_targets,
             "patch_apt_error": patch_apt_error,

@@ -37,6 +37,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils.retention import (
     parse_duration,
     plan_rotation,
 )
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.patch_steps import cleanup_options
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.statuses import PHASES, STATUSES, ends_failed, settled
 
 SNAPSHOT_LIMIT = 5
@@ -206,14 +207,18 @@ def plan_wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], setting
             # None: the play keeps no record of unreachable tasks (not the collection's strategy).
             "unreachable_seen": None if unreachable is None else len(unreachable),
         }
+    run_id = run_id_for(settings.get("run_id"), settings.get("job_id"), earlier, now)
     wave = {
         "shared_servers": shared_servers(hostvars, all_hosts, settings.get("server_id_var", "vpsorg_server_id")),
-        "run_id": run_id_for(settings.get("run_id"), settings.get("job_id"), earlier, now),
+        "run_id": run_id,
         "number": max([r["wave"] for r in earlier if r.get("wave") is not None] or [0]) + 1,
         "started_at": now,
         "dry_run": bool(settings.get("check_mode")),
         # Written into each snapshot's description: rotation leaves it alone until the hold runs out.
         "hold_seconds": hold_of(settings),
+        # What the clean-up of the verified hosts deletes (finish.yml): {} when it deletes nothing.
+        "cleanup": cleanup_options(settings.get("cleanup", "delete"), settings.get("prefix", "") + run_id,
+                                   settings.get("prefix", ""), int(settings.get("cleanup_keep", 1))),
         "stop": stop,
         "hosts": hosts,
     }
@@ -302,12 +307,11 @@ def room_plan(server_snapshots: list[dict], name: str, settings: dict) -> Any:
     return plan_rotation(others, "name", SNAPSHOT_LIMIT, name, prefix, keep)
 
 
-def judge_host(host: str, wave: dict, hostvars: Mapping, snapshots: list[dict], listing_error: str | None,
+def judge_host(host: str, wave: dict, probe: Mapping, snapshots: list[dict], listing_error: str | None,
                server_reads: dict, settings: dict) -> dict:
     """One host's preflight: what was seen, every problem found (in this order), and whether the host may be patched."""
     entry = wave["hosts"][host]
     server_id = entry["server_id"]
-    probe = _registered(hostvars, host, "__patch_with_rollback_probe")
     reachable = bool(probe) and not probe.get("unreachable")
     readable = reachable and not probe.get("failed")
     sharing = (wave.get("shared_servers") or {}).get(str(server_id))
@@ -422,22 +426,38 @@ def _strategy_problem(entry: dict, settings: dict) -> str | None:
             "vpsorg.cloud.free) on the play, as the playbook vpsorg.cloud.patch_with_rollback does.")
 
 
-def judge_preflight(wave: dict, hostvars: Mapping, listing: dict, server_reads: dict, settings: dict) -> dict[str, dict]:
-    """Every starting host's preflight, from the probe of each host and one listing of the account's snapshots."""
+def probe_of(probes: Mapping[str, Any], host: str) -> Mapping:
+    """The probe's registered result for a starting host. Every starting host runs the probe, so a missing one is a
+    role that handed the wrong results on: an error, never read as "the host did not answer"."""
+    try:
+        probe = probes[host]
+    except KeyError:
+        raise ValueError("The preflight was handed no probe result for %s: every starting host's is needed." % host)
+    return probe if isinstance(probe, Mapping) else {}
+
+
+def judge_preflight(wave: dict, probes: Mapping[str, Any], listing: Mapping, server_reads: Mapping[Any, Mapping],
+                    settings: dict) -> dict[str, dict]:
+    """Every starting host's preflight, from its probe, one listing of the account's snapshots, and a read of each
+    server whose host did not answer (by server id)."""
     listing_error = _text(listing.get("msg")) if _failed(listing) else None
     snapshots = listing.get("snapshots") or []
-    reads = {}
-    for item in server_reads.get("results") or []:
-        reads[given_server_id(item.get("item"))] = item
-    return dict((host, judge_host(host, wave, hostvars, snapshots, listing_error, reads, settings))
+    return dict((host, judge_host(host, wave, probe_of(probes, host), snapshots, listing_error, dict(server_reads),
+                                  settings))
                 for host in wave["starting"])
 
 
-def unreachable_servers(wave: dict, hostvars: Mapping) -> list[int]:
+def unreachable_servers(wave: dict, probes: Mapping[str, Any]) -> list[int]:
     """The servers of starting hosts that the probe could not reach: they are read, to say why."""
-    return sorted(set(entry["server_id"] for host, entry in wave["hosts"].items()
-                      if entry["starts"] and entry["server_id"] is not None
-                      and _registered(hostvars, host, "__patch_with_rollback_probe").get("unreachable")))
+    return sorted(set(wave["hosts"][host]["server_id"] for host in wave["starting"]
+                      if wave["hosts"][host]["server_id"] is not None and probe_of(probes, host).get("unreachable")))
+
+
+def listing_scope(wave: dict) -> int | None:
+    """The server whose snapshots the preflight lists: the only starting host's; None (the whole account, one
+    listing for every server) for more."""
+    starting = wave["starting"]
+    return wave["hosts"][starting[0]]["server_id"] if len(starting) == 1 else None
 
 
 def passed(preflight: dict[str, dict]) -> list[str]:
@@ -461,19 +481,25 @@ def snapshot_results(snapshots_result: Mapping) -> dict[Any, dict]:
     return by_server
 
 
-def snapshot_takers(wave: dict, preflight: dict[str, dict], hostvars: Mapping) -> list[str]:
-    """The hosts whose snapshot is taken: preflight passed, and the quiesce ended well."""
+def snapshot_takers(wave: dict, preflight: dict[str, dict], quiesce_failures: Mapping[str, Any],
+                    records: Mapping[str, Any]) -> list[str]:
+    """The hosts whose snapshot is taken: preflight passed, the quiesce ended well, and no task since the wave began
+    failed to reach the host (``records``: each host's record of unreachable tasks, now)."""
     return [host for host in passed(preflight)
-            if not _get(_vars(hostvars, host), "__patch_with_rollback_quiesce_failure")
-            and not lost_before_patch(hostvars, host, wave["hosts"][host]["unreachable_seen"])]
+            if not quiesce_failures.get(host) and not lost_since(records.get(host), wave["hosts"][host]["unreachable_seen"])]
+
+
+def lost_since(record: list[dict] | None, seen: int | None, end: int | None = None) -> list[dict]:
+    """The entries of a host's record of unreachable tasks past the length it had at the wave's start (``seen``; None:
+    the play keeps no record) and before ``end`` (None: up to now)."""
+    return list((record or [])[seen:end]) if seen is not None else []
 
 
 def lost_before_patch(hostvars: Mapping, host: str, seen: int | None) -> list[dict]:
     """Tasks that could not reach a host that passed preflight, from the wave's start to the patch's (quiesce, thaw)."""
     host_vars = _vars(hostvars, host)
-    record = _get(host_vars, UNREACHABLE_FACT) or []
-    end = _get(_get(host_vars, "__patch_with_rollback_patch_seen", {}), host)
-    return list(record[seen:end]) if seen is not None else []
+    return lost_since(_get(host_vars, UNREACHABLE_FACT), seen,
+                      _get(_get(host_vars, "__patch_with_rollback_patch_seen", {}), host))
 
 
 def missed_in_patch(hostvars: Mapping, host: str) -> list[dict]:
@@ -491,30 +517,38 @@ def missed_between(record: list[dict] | None, start: Any, end: Any) -> list[dict
     return list((record or [])[int(start):int(end)])
 
 
-def patch_failure_of(hostvars: Mapping, host: str) -> dict | None:
-    """What failed the host's patch or verification: the rescue's record, or a patch cut short; None if nothing."""
-    host_vars = _vars(hostvars, host)
-    kept = _get(host_vars, "__patch_with_rollback_failure")
+def missed_by_host(records: Mapping[str, Any], seen: Mapping[str, Any]) -> dict[str, list[dict]]:
+    """For each host of the wave, the tasks of its patch that could not reach it: its record of unreachable tasks
+    (``records``, now, at the patch's end) past its length at the patch's start (``seen``; unknown: none)."""
+    return dict((host, missed_between(records.get(host), start, len(records.get(host) or [])))
+                for host, start in seen.items())
+
+
+def failure_of(kept: Mapping | None, missed: list[dict], patch_mark: Any) -> Mapping | None:
+    """What failed the host's patch or verification: the rescue's record (``kept``), or a patch cut short (``missed``:
+    the tasks of its patch that could not reach it); None if nothing."""
     if kept:
         return kept
-    missed = missed_in_patch(hostvars, host)
     if missed:
         return {"phase": "patch", "cause": incomplete_cause(missed), "unreachable_tasks": [m.get("task") for m in missed],
-                "at": _get(_get(host_vars, "__patch_with_rollback_marks", {}), "patch")}
+                "at": patch_mark}
     return None
 
 
-def verified(wave: dict, hostvars: Mapping) -> list[str]:
-    """The hosts patched and verified: nothing failed, and the fresh connection at the end of the checks was made."""
-    found = []
-    for host in sorted(wave["hosts"]):
-        host_vars = _vars(hostvars, host)
-        patching = _get(host_vars, "__patch_with_rollback_patching") or []
-        connection = _registered(hostvars, host, "__patch_with_rollback_connection")
-        if host in patching and not patch_failure_of(hostvars, host) and connection \
-                and not _failed(connection) and not connection.get("skipped"):
-            found.append(host)
-    return found
+def patch_failure_of(hostvars: Mapping, host: str) -> Mapping | None:
+    host_vars = _vars(hostvars, host)
+    return failure_of(_get(host_vars, "__patch_with_rollback_failure"), missed_in_patch(hostvars, host),
+                      _get(_get(host_vars, "__patch_with_rollback_marks", {}), "patch"))
+
+
+def verified_hosts(patching: list[str], failures: Mapping[str, Any], missed: Mapping[str, list],
+                   connections: Mapping[str, Any]) -> list[str]:
+    """The hosts patched and verified: nothing failed, no task of the patch missed them, and the fresh connection at
+    the end of the checks was made (``connections``: each host's registered result of it)."""
+    def connected(result: Any) -> bool:
+        return isinstance(result, Mapping) and bool(result) and not _failed(result) and not result.get("skipped")
+    return sorted(host for host in patching
+                  if not failures.get(host) and not missed.get(host) and connected(connections.get(host)))
 
 
 def snapshot_of(host: str, wave: dict, by_server: dict[Any, dict]) -> dict | None:
@@ -526,13 +560,16 @@ def snapshot_of(host: str, wave: dict, by_server: dict[Any, dict]) -> dict | Non
     return snapshot
 
 
-def patchers(wave: dict, preflight: dict[str, dict], hostvars: Mapping, snapshots_result: dict, settings: dict) -> list[str]:
-    """The hosts to patch: their snapshot is completed and their thaw ended well."""
+def patchers(wave: dict, snapshots_result: Mapping, thaw_failures: Mapping[str, Any], records: Mapping[str, Any],
+             settings: dict) -> list[str]:
+    """The hosts to patch: of those the snapshot step took (its ``takers``), the ones whose snapshot is completed, whose
+    thaw ended well and whom no task has failed to reach since the wave began."""
     if settings.get("snapshot_only") or wave["dry_run"]:
         return []
     by_server = snapshot_results(snapshots_result)
-    return [host for host in snapshot_takers(wave, preflight, hostvars)
-            if snapshot_of(host, wave, by_server) and not _get(_vars(hostvars, host), "__patch_with_rollback_thaw_failure")]
+    return [host for host in snapshots_result.get("takers") or []
+            if snapshot_of(host, wave, by_server) and not thaw_failures.get(host)
+            and not lost_since(records.get(host), wave["hosts"][host]["unreachable_seen"])]
 
 
 # -------------------------------------------------------------- the records

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from ansible_collections.vpsorg.cloud.plugins.filter.patch_with_rollback import patch_select
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
 
 START = 1000.0
@@ -72,7 +73,7 @@ def test_a_play_without_the_record_of_unreachable_tasks_is_seen():
 
 def judge(hostvars, snapshots=(), settings=None, listing_error=None, reads=None, the_wave=None):
     the_wave = the_wave or wave({"web": 101})
-    return logic.judge_host("web", the_wave, hostvars, list(snapshots), listing_error, reads or {},
+    return logic.judge_host("web", the_wave, hostvars["web"]["__patch_with_rollback_probe"], list(snapshots), listing_error, reads or {},
                             dict(SETTINGS, **(settings or {})))
 
 
@@ -229,7 +230,7 @@ def test_a_patched_host_and_its_times():
     assert entry["snapshot_id"] == 801 and entry["snapshot_kept"] is False and entry["rotation_deleted"] == ["pre-patch-x"]
     assert entry["durations"] == {"preflight": 1.0, "snapshot": 10.0, "patch": 1.0, "verify": 3.0, "rollback": None,
                                   "cleanup": 1.0, "total": 16.0}
-    assert logic.verified(wave({"web": 101}), {"web": PATCHED_VARS}) == ["web"]
+    assert patch_select(wave({"web": 101}), "verified_servers", hostvars={"web": PATCHED_VARS}) == [101]
 
 
 def test_a_clean_up_that_failed_keeps_the_snapshot_and_says_so():
@@ -375,7 +376,7 @@ def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
                      __patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
     assert logic.missed_in_patch({"web": host_vars}, "web") == missed
     the_wave = wave({"web": 101}, seen=1)  # the entry before the wave is another play's
-    assert logic.verified(the_wave, {"web": host_vars}) == []
+    assert patch_select(the_wave, "verified_servers", hostvars={"web": host_vars}) == []
     entry = record(host_vars, the_wave=the_wave)
     assert entry["status"] == "rolled_back" and entry["unreachable_tasks"] == ["Step 2"]
     assert entry["cause"] == ("Patch incomplete: the host was unreachable during the patch, so task 'Step 2' could "
@@ -585,3 +586,72 @@ def test_a_held_snapshot_of_an_earlier_run_is_not_rotated_and_can_leave_no_room(
     # Every held snapshot in the way is named, also when rotation would not have been the one to delete it.
     off = judge({"web": {"__patch_with_rollback_probe": probe}}, snapshots, settings={"rotate": False})
     assert "; pre-patch-old is under the hold of an earlier run" in off["problems"][0]
+
+
+def test_the_preflight_is_handed_every_starting_hosts_probe_and_a_missing_one_is_an_error():
+    the_wave = wave({"web": 101, "db": 102})
+    probes = {"web": PROBE_OK, "db": PROBE_DOWN}
+    assert logic.unreachable_servers(the_wave, probes) == [102]
+    assert logic.listing_scope(the_wave) is None
+    assert logic.listing_scope(wave({"web": 101})) == 101
+    judged = logic.judge_preflight(the_wave, probes, {"snapshots": []}, {102: {"server": {"status": "stopped"}}}, SETTINGS)
+    assert judged["web"]["passed"] and not judged["db"]["passed"]
+    assert judged["db"]["problems"][0] == "Server 102 is stopped, not running."
+    with pytest.raises(ValueError, match="no probe result for db: every starting host's is needed"):
+        logic.judge_preflight(the_wave, {"web": PROBE_OK}, {"snapshots": []}, {}, SETTINGS)
+
+
+def test_the_tasks_each_host_missed_in_its_patch_are_read_once_for_the_wave():
+    records = {"a": [{"task": "x"}, {"task": "Upgrade"}], "b": [{"task": "x"}], "c": []}
+    assert logic.missed_by_host(records, {"a": 1, "b": 1, "c": None}) == {"a": [{"task": "Upgrade"}], "b": [], "c": []}
+
+
+def test_the_wave_says_what_its_clean_up_deletes():
+    def cleanup(**settings):
+        return logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"],
+                               dict({"max_fail_percentage": 0, "run_id": "r1", "prefix": "pre-patch-"}, **settings),
+                               now=START)["cleanup"]
+    assert cleanup() == {"name": "pre-patch-r1"}
+    assert cleanup(cleanup="keep_newest", cleanup_keep="3") == {"rotate": {"prefix": "pre-patch-", "keep": 3}}
+    assert cleanup(cleanup="keep") == {} and cleanup(cleanup="hold", hold="1h") == {}
+
+
+def test_a_snapshot_is_taken_for_a_host_that_passed_and_whose_quiesce_reached_it():
+    the_wave = wave({"a": 1, "b": 2, "c": 3, "d": 4}, seen=1)
+    preflight = {"a": {"passed": True}, "b": {"passed": True}, "c": {"passed": True}, "d": {"passed": False}}
+    records = {"a": [{"task": "old"}], "b": [{"task": "old"}], "c": [{"task": "old"}, {"task": "Stop the services"}]}
+    assert logic.snapshot_takers(the_wave, preflight, {"b": "Quiesce: the service would not stop", "a": None},
+                                 records) == ["a"]
+    # A play whose strategy keeps no record (seen None) loses no host.
+    assert logic.snapshot_takers(wave({"c": 3}, seen=None), {"c": {"passed": True}}, {}, records) == ["c"]
+
+
+def test_of_the_snapshot_takers_a_host_is_patched_when_its_snapshot_completed_and_its_thaw_ended_well():
+    the_wave = wave({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5})
+    done = {"snapshot": {"id": 9, "status": "completed"}}
+    snapshots = {"takers": ["a", "b", "c", "d"], "results": [
+        dict(done, server_id=1), dict(done, server_id=2), dict(done, server_id=3),
+        {"server_id": 4, "failed": True, "snapshot": {"id": 10, "status": "error"}}, dict(done, server_id=5)]}
+    records = {"c": [{"task": "Start the services"}]}
+    assert logic.patchers(the_wave, snapshots, {"b": "Thaw: failed"}, records, SETTINGS) == ["a"]
+    assert logic.patchers(wave({"a": 1}, dry_run=True), snapshots, {}, {}, SETTINGS) == []
+    assert logic.patchers(the_wave, snapshots, {}, {}, dict(SETTINGS, snapshot_only=True)) == []
+    # A step that failed before saying who it took patches nobody.
+    assert logic.patchers(the_wave, {"failed": True, "msg": "boom"}, {}, {}, SETTINGS) == []
+
+
+def test_a_host_is_verified_when_nothing_failed_or_missed_it_and_its_fresh_connection_was_made():
+    made = {"changed": False, "elapsed": 1}
+    connections = {"a": made, "b": made, "c": made, "d": {"failed": True}, "e": {"skipped": True}, "f": {}, "g": made}
+    assert logic.verified_hosts(["a", "b", "c", "d", "e", "f", "h"], {"b": {"phase": "verify", "cause": "x"}},
+                                {"c": [{"task": "Upgrade"}], "a": []}, connections) == ["a"]
+    # Only a host that was patched: g connected, but was never patched.
+    assert logic.verified_hosts([], {}, {}, connections) == []
+
+
+def test_a_failure_is_the_rescues_record_or_a_patch_cut_short():
+    kept = {"phase": "verify", "cause": "The host did not answer"}
+    assert logic.failure_of(kept, [{"task": "Upgrade"}], 5.0) is kept
+    cut = logic.failure_of(None, [{"task": "Upgrade", "message": "gone"}], 5.0)
+    assert cut["phase"] == "patch" and cut["unreachable_tasks"] == ["Upgrade"] and cut["at"] == 5.0
+    assert logic.failure_of(None, [], 5.0) is None

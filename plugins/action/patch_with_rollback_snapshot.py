@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vpsorg.cloud maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""patch_with_rollback_snapshot: the snapshots of a wave of the role, in one step on the controller.
+
+Handed the preflight and what the quiesce left on each host, it decides which
+hosts take a snapshot (plugins/plugin_utils/patch_with_rollback.py
+``snapshot_takers``) and takes all their snapshots with one run of
+vpsorg_snapshot (started together, polled together). Its result is that
+module's, with the takers beside it for the step that decides who patches.
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.module_run import run_module
+
+HANDED = ("wave", "preflight", "quiesce_failures", "unreachable", "snapshot")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(HANDED)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        missing = [name for name in HANDED if not isinstance(self._task.args.get(name), dict)]
+        if missing:
+            result.update(failed=True, msg="patch_with_rollback_snapshot needs %s (mappings), as the role hands them."
+                          % ", ".join(missing))
+            return result
+        args = self._task.args
+        wave = args["wave"]
+        takers = [] if wave["dry_run"] else logic.snapshot_takers(wave, args["preflight"], args["quiesce_failures"],
+                                                                   args["unreachable"])
+        if not takers:
+            result.update(changed=False, results=[], takers=[], msg="No host of the wave takes a snapshot.")
+            return result
+        options = dict(args["snapshot"], server_ids=[wave["hosts"][host]["server_id"] for host in takers])
+        result.update(run_module(self, "vpsorg_snapshot", options, task_vars or {}), takers=takers)
+        return result
