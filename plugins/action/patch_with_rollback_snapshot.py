@@ -7,11 +7,13 @@ Handed the preflight and what the quiesce left on each host, it decides which
 hosts take a snapshot (plugins/plugin_utils/patch_with_rollback.py
 ``snapshot_takers``) and takes all their snapshots with one run of
 vpsorg_snapshot (started together, polled together). Its result is that
-module's, with the takers beside it for the step that decides who patches.
+module's, with the takers beside it; and, when no thaw follows (``thawing``
+false), the hosts that patch (``patchers``), which only a thaw could change.
 """
 
 from __future__ import annotations
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
@@ -22,7 +24,7 @@ HANDED = ("wave", "preflight", "quiesce_failures", "unreachable", "snapshot")
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(HANDED)
+    _VALID_ARGS = frozenset(HANDED + ("thawing",))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -33,11 +35,14 @@ class ActionModule(ActionBase):
             return result
         args = self._task.args
         wave = args["wave"]
-        takers = [] if wave["dry_run"] else logic.snapshot_takers(wave, args["preflight"], args["quiesce_failures"],
-                                                                   args["unreachable"])
+        takers = [] if wave["dry_run"] else logic.snapshot_takers(
+            wave, args["preflight"], args["quiesce_failures"], args["unreachable"])
         if not takers:
             result.update(changed=False, results=[], takers=[], msg="No host of the wave takes a snapshot.")
-            return result
-        options = dict(args["snapshot"], server_ids=[wave["hosts"][host]["server_id"] for host in takers])
-        result.update(run_module(self, "vpsorg_snapshot", options, task_vars or {}), takers=takers)
+        else:
+            options = dict(args["snapshot"], server_ids=[wave["hosts"][host]["server_id"] for host in takers])
+            result.update(run_module(self, "vpsorg_snapshot", options, task_vars or {}), takers=takers)
+        if not boolean(args.get("thawing", True), strict=False):
+            # No task runs on the hosts before the patch: the records of unreachable tasks are still those handed in.
+            result["patching"] = logic.patchers(wave, result, {}, args["unreachable"])
         return result

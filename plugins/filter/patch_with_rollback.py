@@ -29,8 +29,13 @@ def patch_wave(hostvars, all_hosts, batch, settings):
 
 
 def _left(hosts, hostvars, name):
-    """Each host's ``name`` (None when unset), for the selections the role made before its phases handed them on."""
+    """Each host's ``name`` (None when unset), for the deprecated filters, which read what the role's phases now hand on."""
     return dict((host, logic._get(logic._vars(hostvars, host), name)) for host in hosts)
+
+
+def _shared(hosts, hostvars, name):
+    """A fact the role sets once for the whole wave (run_once), as the first host that has it holds it; {} if none."""
+    return next((value for value in _left(hosts, hostvars, name).values() if value is not None), {})
 
 
 def _probes(wave, hostvars):
@@ -56,10 +61,10 @@ def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, sett
         return logic.unreachable_servers(wave, _probes(wave, hostvars))
     if what == "verified_servers":
         hosts = sorted(wave["hosts"])
-        patching = next((logic._get(logic._vars(hostvars, h), "__patch_with_rollback_patching") for h in hosts), None)
         verified = logic.verified_hosts(
-            patching or [], _left(hosts, hostvars, "__patch_with_rollback_failure"),
-            dict((h, logic.missed_in_patch(hostvars, h)) for h in hosts),
+            _shared(hosts, hostvars, "__patch_with_rollback_patching") or [],
+            _left(hosts, hostvars, "__patch_with_rollback_failure"),
+            _shared(hosts, hostvars, "__patch_with_rollback_missed_by_host"),
             _left(hosts, hostvars, "__patch_with_rollback_connection"))
         return [wave["hosts"][h]["server_id"] for h in verified]
     if what == "ledger_before":
@@ -70,14 +75,15 @@ def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, sett
     if what == "snapshot_servers":
         return [] if wave["dry_run"] else [wave["hosts"][h]["server_id"] for h in takers]
     if what == "patch_hosts":
-        return logic.patchers(wave, dict(result_of(snapshots), takers=takers),
+        return logic.patchers(dict(wave, snapshot_only=bool((settings or {}).get("snapshot_only"))),
+                              dict(result_of(snapshots), takers=takers),
                               _left(hosts, hostvars, "__patch_with_rollback_thaw_failure"),
-                              _left(hosts, hostvars, logic.UNREACHABLE_FACT), settings or {})
+                              _left(hosts, hostvars, logic.UNREACHABLE_FACT))
     raise ValueError("patch_select: unknown selection %r" % (what,))
 
 
-def patch_hosts(wave, snapshots, thaw_failures, records, settings):
-    return logic.patchers(wave, result_of(snapshots), dict(thaw_failures or {}), dict(records or {}), dict(settings))
+def patch_hosts(wave, snapshots, thaw_failures, records):
+    return logic.patchers(wave, result_of(snapshots), dict(thaw_failures or {}), dict(records or {}))
 
 
 def patch_failure(task_name, result, record, seen, phase):
@@ -92,12 +98,30 @@ def patch_missed_hosts(records, seen):
     return logic.missed_by_host(dict(records or {}), dict(seen or {}))
 
 
-def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings, with_ledger=False):
-    records = logic.build_records(wave, logic.ReadOnce(hostvars), dict(preflight or {}), result_of(snapshots),
-                                  dict(marks or {}), result_of(cleanup), result_of(ledger), dict(settings))
-    if not with_ledger:
-        return records
+def patch_wave_records(wave, phases, settings):
+    """Every host's record of the wave, and the entries of the hosts' records of finished runs they call for."""
+    phases = dict((name, result_of(value)) for name, value in dict(phases).items())
+    records = logic.build_records(wave, phases, dict(settings))
     return {"records": records, "ledger": logic.ledger_targets(records, dict(settings))}
+
+
+def patch_records(wave, hostvars, preflight, snapshots, marks, cleanup, ledger, settings):
+    """Deprecated (removed in 3.0.0): the role hands what its phases left to patch_wave_records."""
+    hosts = sorted(wave["hosts"])
+    hostvars = logic.ReadOnce(hostvars or {})
+    phases = {
+        "preflight": dict(preflight or {}), "snapshots": result_of(snapshots), "marks": dict(marks or {}),
+        "cleanup": result_of(cleanup), "ledger": result_of(ledger),
+        "quiesce_failures": _left(hosts, hostvars, "__patch_with_rollback_quiesce_failure"),
+        "thaw_failures": _left(hosts, hostvars, "__patch_with_rollback_thaw_failure"),
+        "failures": _left(hosts, hostvars, "__patch_with_rollback_failure"),
+        "missed": _shared(hosts, hostvars, "__patch_with_rollback_missed_by_host"),
+        "rollbacks": _left(hosts, hostvars, "__patch_with_rollback_rollback"),
+        "connections": _left(hosts, hostvars, "__patch_with_rollback_connection"),
+        "unreachable": _left(hosts, hostvars, logic.UNREACHABLE_FACT),
+        "patch_seen": _shared(hosts, hostvars, "__patch_with_rollback_patch_seen"),
+    }
+    return logic.build_records(dict(wave, snapshot_only=bool(settings.get("snapshot_only"))), phases, dict(settings))
 
 
 def patch_ledger_targets(records, settings):
@@ -131,6 +155,7 @@ class FilterModule:
             "patch_missed": patch_missed,
             "patch_missed_hosts": patch_missed_hosts,
             "patch_records": patch_records,
+            "patch_wave_records": patch_wave_records,
             "patch_ledger_targets": patch_ledger_targets,
             "patch_apt_error": patch_apt_error,
             "patch_reboot_needed": patch_reboot_needed,

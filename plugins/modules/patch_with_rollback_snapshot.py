@@ -43,6 +43,12 @@ options:
       (C(name), C(description), C(rotate), C(wait_timeout)).
     type: dict
     required: true
+  thawing:
+    description:
+      - Whether a thaw runs on the hosts after the snapshots. When false, no task runs on them before the patch, and
+        the result names the hosts that patch (RV(patching)).
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -52,6 +58,7 @@ EXAMPLES = r"""
     preflight: "{{ checked.hosts }}"
     quiesce_failures: {}
     unreachable: {}
+    thawing: false
     snapshot:
       name: pre-patch-CHG-42
       wait_timeout: 1800
@@ -72,4 +79,11 @@ results:
   returned: always
   type: list
   elements: dict
+patching:
+  description:
+    - The hosts to patch, by host name. Of the takers, those whose snapshot is completed and whom no task has failed
+      to reach since the wave began; none in check mode or with C(patch_with_rollback_snapshot_only).
+  returned: when O(thawing) is false
+  type: list
+  elements: str
 """

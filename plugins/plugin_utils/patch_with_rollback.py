@@ -13,9 +13,11 @@ and the API, and hand what those returned to the filters of
   next step, times), from the results of every phase;
 - :func:`build_report` - the run's report and its summary lines.
 
-``hostvars`` is anything that maps a host name to a mapping of its variables
-(Ansible's ``hostvars`` in the role, plain dicts in the unit tests). The
-filters hand it over wrapped in :class:`ReadOnce`.
+``hostvars`` (read by :func:`plan_wave` and :func:`build_report` alone, for
+the inventory and the records of earlier waves) is anything that maps a host
+name to a mapping of its variables (Ansible's ``hostvars`` in the role, plain
+dicts in the unit tests); the filters hand it over wrapped in :class:`ReadOnce`.
+Every other step is handed what the steps before it returned, as arguments.
 """
 
 from __future__ import absolute_import, annotations, division, print_function
@@ -90,12 +92,6 @@ def _vars(hostvars: Mapping, host: str) -> Mapping:
         return hostvars[host]
     except KeyError:
         return {}
-
-
-def _registered(hostvars: Mapping, host: str, name: str) -> dict:
-    """A registered result, or {} when the task did not run for the host (or was never reached)."""
-    value = _get(_vars(hostvars, host), name, {})
-    return value if isinstance(value, dict) else {}
 
 
 def _failed(result: Mapping) -> bool:
@@ -214,6 +210,7 @@ def plan_wave(hostvars: Mapping, all_hosts: list[str], batch: list[str], setting
         "number": max([r["wave"] for r in earlier if r.get("wave") is not None] or [0]) + 1,
         "started_at": now,
         "dry_run": bool(settings.get("check_mode")),
+        "snapshot_only": bool(settings.get("snapshot_only")),
         # Written into each snapshot's description: rotation leaves it alone until the hold runs out.
         "hold_seconds": hold_of(settings),
         # What the clean-up of the verified hosts deletes (finish.yml): {} when it deletes nothing.
@@ -495,21 +492,6 @@ def lost_since(record: list[dict] | None, seen: int | None, end: int | None = No
     return list((record or [])[seen:end]) if seen is not None else []
 
 
-def lost_before_patch(hostvars: Mapping, host: str, seen: int | None) -> list[dict]:
-    """Tasks that could not reach a host that passed preflight, from the wave's start to the patch's (quiesce, thaw)."""
-    host_vars = _vars(hostvars, host)
-    return lost_since(_get(host_vars, UNREACHABLE_FACT), seen,
-                      _get(_get(host_vars, "__patch_with_rollback_patch_seen", {}), host))
-
-
-def missed_in_patch(hostvars: Mapping, host: str) -> list[dict]:
-    """The tasks of the host's patch that could not reach it (the strategy's record between the patch's start and end)."""
-    host_vars = _vars(hostvars, host)
-    return missed_between(_get(host_vars, UNREACHABLE_FACT),
-                          _get(_get(host_vars, "__patch_with_rollback_patch_seen", {}), host),
-                          _get(_get(host_vars, "__patch_with_rollback_patch_ended_seen", {}), host))
-
-
 def missed_between(record: list[dict] | None, start: Any, end: Any) -> list[dict]:
     """The entries of a host's record of unreachable tasks added between two of its lengths (none if either is unknown)."""
     if start is None or end is None:
@@ -535,20 +517,17 @@ def failure_of(kept: Mapping | None, missed: list[dict], patch_mark: Any) -> Map
     return None
 
 
-def patch_failure_of(hostvars: Mapping, host: str) -> Mapping | None:
-    host_vars = _vars(hostvars, host)
-    return failure_of(_get(host_vars, "__patch_with_rollback_failure"), missed_in_patch(hostvars, host),
-                      _get(_get(host_vars, "__patch_with_rollback_marks", {}), "patch"))
-
-
 def verified_hosts(patching: list[str], failures: Mapping[str, Any], missed: Mapping[str, list],
                    connections: Mapping[str, Any]) -> list[str]:
     """The hosts patched and verified: nothing failed, no task of the patch missed them, and the fresh connection at
     the end of the checks was made (``connections``: each host's registered result of it)."""
-    def connected(result: Any) -> bool:
-        return isinstance(result, Mapping) and bool(result) and not _failed(result) and not result.get("skipped")
     return sorted(host for host in patching
                   if not failures.get(host) and not missed.get(host) and connected(connections.get(host)))
+
+
+def connected(result: Any) -> bool:
+    """Whether the fresh connection at the end of a host's checks was made (its registered result)."""
+    return isinstance(result, Mapping) and bool(result) and not _failed(result) and not result.get("skipped")
 
 
 def snapshot_of(host: str, wave: dict, by_server: dict[Any, dict]) -> dict | None:
@@ -560,11 +539,10 @@ def snapshot_of(host: str, wave: dict, by_server: dict[Any, dict]) -> dict | Non
     return snapshot
 
 
-def patchers(wave: dict, snapshots_result: Mapping, thaw_failures: Mapping[str, Any], records: Mapping[str, Any],
-             settings: dict) -> list[str]:
+def patchers(wave: dict, snapshots_result: Mapping, thaw_failures: Mapping[str, Any], records: Mapping[str, Any]) -> list[str]:
     """The hosts to patch: of those the snapshot step took (its ``takers``), the ones whose snapshot is completed, whose
     thaw ended well and whom no task has failed to reach since the wave began."""
-    if settings.get("snapshot_only") or wave["dry_run"]:
+    if wave["snapshot_only"] or wave["dry_run"]:
         return []
     by_server = snapshot_results(snapshots_result)
     return [host for host in snapshots_result.get("takers") or []
@@ -613,8 +591,7 @@ class HostCase:
 
     host: str
     wave: dict
-    hostvars: Mapping
-    phases: dict  # preflight, snapshots, marks, cleanup, ledger: what the wave's phases returned
+    phases: Mapping  # what the wave's steps returned and its hosts' tasks left (WAVE_INPUTS)
     settings: dict
     record: dict = field(default_factory=dict)
     times: dict = field(default_factory=dict)
@@ -625,9 +602,9 @@ class HostCase:
     def entry(self) -> dict:
         return self.wave["hosts"][self.host]
 
-    @property
-    def host_vars(self) -> Mapping:
-        return _vars(self.hostvars, self.host)
+    def left(self, name: str) -> Any:
+        """What the host's own tasks left under ``name`` (one of WAVE_INPUTS, by host), None if nothing."""
+        return _get(self.phases[name], self.host)
 
     @property
     def marks(self) -> dict:
@@ -647,13 +624,10 @@ class HostCase:
 GO_ON = None  # what an outcome returns when it does not settle the host's status
 
 
-def build_record(host: str, wave: dict, hostvars: Mapping, preflight: dict, snapshots_result: dict, marks: dict,
-                 cleanup_result: dict, ledger_results: dict, settings: dict) -> dict:
+def build_record(host: str, wave: dict, phases: Mapping, settings: dict) -> dict:
     """Everything the role knows of one host at the end of its wave: the first outcome, in phase order, that applies."""
-    phases = {"preflight": preflight, "snapshots": snapshots_result, "marks": marks, "cleanup": cleanup_result,
-              "ledger": ledger_results}
-    case = HostCase(host, wave, hostvars, phases, settings, record=_new_record(host, wave, settings),
-                    times={"preflight": marks.get("preflight")})
+    case = HostCase(host, wave, phases, settings, record=_new_record(host, wave, settings),
+                    times={"preflight": phases["marks"].get("preflight")})
     for outcome in OUTCOMES:  # the last, _patched, always settles
         if outcome(case) is not GO_ON:
             break
@@ -721,8 +695,9 @@ def _not_snapshotted(case: HostCase) -> HostCase | None:
 
 def _snapshot_phase_failure(case: HostCase, entry: dict, result: dict) -> str | None:
     """What failed between the preflight and the patch: the quiesce, the snapshot or the thaw (None: nothing)."""
-    quiesce = _get(case.host_vars, "__patch_with_rollback_quiesce_failure")
-    lost = lost_before_patch(case.hostvars, case.host, case.entry["unreachable_seen"]) if not quiesce else []
+    quiesce = case.left("quiesce_failures")
+    # What could not reach the host from the wave's start to the patch's (quiesce, thaw).
+    lost = [] if quiesce else lost_since(case.left("unreachable"), case.entry["unreachable_seen"], case.left("patch_seen"))
     if quiesce or lost:
         return quiesce or incomplete_cause(lost, "quiesce")
     snapshot = case.snapshot
@@ -731,7 +706,7 @@ def _snapshot_phase_failure(case: HostCase, entry: dict, result: dict) -> str | 
         if snapshot.get("id") and snapshot.get("status") != COMPLETED:
             failure += " (last seen %s)" % snapshot.get("status")
         return failure
-    return _get(case.host_vars, "__patch_with_rollback_thaw_failure")
+    return case.left("thaw_failures")
 
 
 def _snapshot_only(case: HostCase) -> HostCase | None:
@@ -745,21 +720,21 @@ def _snapshot_only(case: HostCase) -> HostCase | None:
 
 
 def _patch_failed(case: HostCase) -> HostCase | None:
-    failed = patch_failure_of(case.hostvars, case.host)
+    failed = failure_of(case.left("failures"), case.left("missed") or [], case.marks.get("patch"))
     if not failed:
         return GO_ON
-    _record_rollback(case.record, case.host, case.entry["server_id"], case.host_vars, failed, case.settings)
+    rollback = case.left("rollbacks") or {}
+    _record_rollback(case.record, case.host, case.entry["server_id"], rollback, failed, case.settings)
     in_verify = failed.get("phase") == "verify"
     case.times.update(patch=case.marks.get("patch") if in_verify else failed.get("at"),
                       verify=failed.get("at") if in_verify else None,
-                      rollback=_get(_get(case.host_vars, "__patch_with_rollback_rollback", {}), "at"))
+                      rollback=rollback.get("at"))
     return case.end(case.times["rollback"] or failed.get("at"))
 
 
 def _lost(case: HostCase) -> HostCase | None:
     """Never reached the end of its verification, yet no failure was recorded: the host left the play."""
-    verified_by = _registered(case.hostvars, case.host, "__patch_with_rollback_connection")
-    if verified_by and not _failed(verified_by):
+    if connected(case.left("connections")):
         return GO_ON
     restore = _restore_step(case.settings, case.host, case.snapshot["id"])
     return case.end(case.marks.get("verify"), status="rollback_failed", snapshot_kept=True,
@@ -834,8 +809,7 @@ def _note_ledger(record: dict, host: str, ledger_results: Mapping | None) -> Non
             return
 
 
-def _record_rollback(record: dict, host: str, server_id: int | None, host_vars: Mapping, failed: dict, settings: dict) -> None:
-    rollback = _get(host_vars, "__patch_with_rollback_rollback", {})
+def _record_rollback(record: dict, host: str, server_id: int | None, rollback: Mapping, failed: dict, settings: dict) -> None:
     snapshot = "%s (id %s)" % (record["snapshot_name"], record["snapshot_id"])
     cause = failed.get("cause")
     record.update(failed_phase=failed.get("phase"), cause=cause, snapshot_kept=True)
@@ -899,11 +873,21 @@ def durations(start: float, times: dict, end: Any) -> dict[str, float | None]:
     return out
 
 
-def build_records(wave: dict, hostvars: Mapping, preflight: dict, snapshots_result: dict, marks: dict,
-                  cleanup_result: dict, ledger_results: dict, settings: dict) -> dict[str, dict]:
-    return dict((host, build_record(host, wave, hostvars, preflight or {}, snapshots_result or {}, marks or {},
-                                    cleanup_result or {}, ledger_results or {}, settings))
-                for host in sorted(wave["hosts"]))
+# What build_records is handed, each a mapping: the results of the wave's steps (the preflight's judgement by host, the
+# snapshot and clean-up steps' results, the phases' marks, the ledger's results), and by host what the hosts' own
+# tasks left (why a quiesce, thaw, patch or check failed, the tasks of the patch that missed the host, the rollback's
+# outcome, the checks' last connection, the record of unreachable tasks and its length at the patch's start).
+WAVE_INPUTS = ("preflight", "snapshots", "marks", "cleanup", "ledger", "quiesce_failures", "thaw_failures", "failures",
+               "missed", "rollbacks", "connections", "unreachable", "patch_seen")
+
+
+def build_records(wave: dict, phases: Mapping, settings: dict) -> dict[str, dict]:
+    """Every host's record of the wave. A missing input is the caller's mistake, not "nothing happened"."""
+    missing = [name for name in WAVE_INPUTS if not isinstance(phases.get(name), Mapping)]
+    if missing:
+        raise ValueError("The records of a wave need %s (mappings): the role hands them; a renamed variable or "
+                         "register loses them." % ", ".join(missing))
+    return dict((host, build_record(host, wave, phases, settings)) for host in sorted(wave["hosts"]))
 
 
 def ledger_targets(records: dict[str, dict], settings: dict) -> list[dict]:

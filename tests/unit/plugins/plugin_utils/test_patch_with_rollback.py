@@ -17,7 +17,7 @@ SETTINGS = {"prefix": "pre-patch-", "rotate": True, "rotate_keep": 2, "snapshot_
 
 
 def wave(hosts, run_id="r1", number=1, stop=None, dry_run=False, seen=0):
-    return {"run_id": run_id, "number": number, "started_at": START, "dry_run": dry_run, "stop": stop,
+    return {"run_id": run_id, "number": number, "started_at": START, "dry_run": dry_run, "snapshot_only": False, "stop": stop,
             "hosts": dict((h, {"server_id": s, "server_id_given": s, "starts": stop is None, "unreachable_seen": seen})
                           for h, s in hosts.items()),
             "starting": sorted(hosts) if stop is None else []}
@@ -212,12 +212,27 @@ CLEANED = {"results": [{"server_id": 101, "changed": True, "deleted_snapshots": 
 PASSED = {"web": {"passed": True, "problems": [], "reachable": True}}
 
 
+# The facts the role's tasks set on a host, by the input of build_records that vars/main.yml gathers them into.
+LEFT_BY_FACT = {"quiesce_failures": "__patch_with_rollback_quiesce_failure", "thaw_failures": "__patch_with_rollback_thaw_failure",
+                "failures": "__patch_with_rollback_failure", "rollbacks": "__patch_with_rollback_rollback",
+                "connections": "__patch_with_rollback_connection", "unreachable": "vpsorg_cloud_unreachable"}
+
+
+def left_of(host_vars, host="web"):
+    """What the host's tasks left, as the role hands it to build_records: by host, and the wave-wide facts as they are."""
+    left = dict((name, {host: host_vars.get(fact)}) for name, fact in LEFT_BY_FACT.items())
+    left.update(missed=host_vars.get("__patch_with_rollback_missed_by_host", {}),
+                patch_seen=host_vars.get("__patch_with_rollback_patch_seen", {}))
+    return left
+
+
 def record(host_vars, preflight=None, snapshots=None, cleaned=None, settings=None, the_wave=None, ledger=None):
     """One host's record; the phases' results default to a wave that went well."""
     the_wave = the_wave or wave({"web": 101})
-    return logic.build_record("web", the_wave, {"web": host_vars}, PASSED if preflight is None else preflight,
-                              SNAPSHOTS if snapshots is None else snapshots, MARKS,
-                              CLEANED if cleaned is None else cleaned, ledger or {}, dict(SETTINGS, **(settings or {})))
+    phases = dict(left_of(host_vars), preflight=PASSED if preflight is None else preflight,
+                  snapshots=SNAPSHOTS if snapshots is None else snapshots, marks=MARKS,
+                  cleanup=CLEANED if cleaned is None else cleaned, ledger=ledger or {})
+    return logic.build_record("web", the_wave, phases, dict(SETTINGS, **(settings or {})))
 
 
 PATCHED_VARS = {"__patch_with_rollback_patching": ["web"], "__patch_with_rollback_connection": {"elapsed": 1},
@@ -370,11 +385,12 @@ def test_the_records_of_a_wave_are_read_from_one_host_of_it():
 def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
     """The strategy's record between the patch's start and end is enough: the checks were skipped for it."""
     missed = [{"task": "Step 2", "message": "Connection refused"}]
-    host_vars = dict(PATCHED_VARS, vpsorg_cloud_unreachable=[{"task": "probe"}] + missed + [{"task": "later check"}],
-                     __patch_with_rollback_patch_seen={"web": 1}, __patch_with_rollback_patch_ended_seen={"web": 2},
-                     __patch_with_rollback_marks=MARKS,
+    at_patch_end = [{"task": "probe"}] + missed
+    host_vars = dict(PATCHED_VARS, vpsorg_cloud_unreachable=at_patch_end + [{"task": "later check"}],
+                     __patch_with_rollback_patch_seen={"web": 1},
+                     __patch_with_rollback_missed_by_host=logic.missed_by_host({"web": at_patch_end}, {"web": 1}),
                      __patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})
-    assert logic.missed_in_patch({"web": host_vars}, "web") == missed
+    assert host_vars["__patch_with_rollback_missed_by_host"] == {"web": missed}
     the_wave = wave({"web": 101}, seen=1)  # the entry before the wave is another play's
     assert patch_select(the_wave, "verified_servers", hostvars={"web": host_vars}) == []
     entry = record(host_vars, the_wave=the_wave)
@@ -384,15 +400,14 @@ def test_a_patch_cut_short_needs_no_failed_task_to_be_rolled_back():
 
 
 def test_the_role_and_the_records_read_a_cut_short_patch_from_one_function():
-    """The role's condition (filter patch_missed) and the records (missed_in_patch) agree, lengths as text too."""
+    """The role's condition (filter patch_missed) and the records (missed_by_host) agree, lengths as text too."""
     from ansible_collections.vpsorg.cloud.plugins.filter.patch_with_rollback import patch_missed
     record_ = [{"task": "probe"}, {"task": "Step 2"}, {"task": "later check"}]
     assert patch_missed(record_, "1", 2) == [{"task": "Step 2"}]
     assert patch_missed(record_, None, 2) == []      # the patch never started for the host
     assert patch_missed(None, 0, 0) == []
-    host_vars = {"vpsorg_cloud_unreachable": record_, "__patch_with_rollback_patch_seen": {"web": 1},
-                 "__patch_with_rollback_patch_ended_seen": {"web": 2}}
-    assert logic.missed_in_patch({"web": host_vars}, "web") == patch_missed(record_, 1, 2)
+    # At the patch's end the record held two entries; "later check" came after.
+    assert logic.missed_by_host({"web": record_[:2]}, {"web": "1"}) == {"web": patch_missed(record_, 1, 2)}
 
 
 def test_the_longest_quiesce_is_reported_only_for_a_quiesce_that_holds():
@@ -472,6 +487,48 @@ def test_a_failed_final_connection_is_a_lost_host_not_a_patched_one():
     entry = record({"__patch_with_rollback_patching": ["web"], "vpsorg_cloud_unreachable": [],
                     "__patch_with_rollback_connection": {"unreachable": True, "msg": "timed out"}})
     assert entry["status"] == "rollback_failed" and entry["snapshot_kept"] is True
+
+
+def test_a_skipped_final_connection_is_not_a_verification_and_the_clean_up_agrees():
+    """The record and the clean-up read the checks' last connection with one function (connected)."""
+    skipped = {"skipped": True, "changed": False}
+    entry = record({"vpsorg_cloud_unreachable": [], "__patch_with_rollback_connection": skipped})
+    assert entry["status"] == "rollback_failed" and entry["snapshot_kept"] is True
+    assert logic.verified_hosts(["web"], {}, {}, {"web": skipped}) == []
+
+
+def test_the_records_refuse_a_missing_input_instead_of_reading_nothing_happened():
+    phases = dict(left_of(PATCHED_VARS), preflight=PASSED, snapshots=SNAPSHOTS, marks=MARKS, cleanup=CLEANED, ledger={})
+    assert logic.build_records(wave({"web": 101}), phases, SETTINGS)["web"]["status"] == "patched"
+    renamed = dict(phases, connection=phases["connections"])
+    del renamed["connections"], renamed["rollbacks"]
+    with pytest.raises(ValueError, match=r"need rollbacks, connections \(mappings\)"):
+        logic.build_records(wave({"web": 101}), renamed, SETTINGS)
+    with pytest.raises(ValueError, match="need failures "):
+        logic.build_records(wave({"web": 101}), dict(phases, rollbacks={}, connections={}, failures=None), SETTINGS)
+
+
+def test_the_deprecated_records_filter_reads_the_same_records_from_hostvars():
+    from ansible_collections.vpsorg.cloud.plugins.filter.patch_with_rollback import patch_records, patch_wave_records
+    failure = {"phase": "verify", "cause": "Check: 503", "unreachable_tasks": [], "at": START + 14}
+    host_vars = {"web": PATCHED_VARS, "db": dict(PATCHED_VARS, __patch_with_rollback_failure=failure,
+                                                 __patch_with_rollback_rollback={"status": "rolled_back", "at": START + 20})}
+    the_wave = wave({"web": 101, "db": 102})
+    snapshots = {"results": [dict(SNAPSHOTS["results"][0]), dict(SNAPSHOTS["results"][0], server_id=102)]}
+    phases = dict(preflight={"web": PASSED["web"], "db": PASSED["web"]}, snapshots=snapshots, marks=MARKS, cleanup=CLEANED,
+                  ledger={}, missed={}, patch_seen={})
+    for name, fact in LEFT_BY_FACT.items():
+        phases[name] = dict((host, host_vars[host].get(fact)) for host in host_vars)
+    handed = patch_wave_records(the_wave, phases, SETTINGS)
+    assert [handed["records"][h]["status"] for h in ("db", "web")] == ["rolled_back", "patched"]
+    assert handed["ledger"] == logic.ledger_targets(handed["records"], SETTINGS)
+    assert patch_records(the_wave, host_vars, phases["preflight"], snapshots, MARKS, CLEANED, {}, SETTINGS) == handed["records"]
+
+
+def test_the_wave_says_whether_it_patches_at_all():
+    planned = logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"], {"snapshot_only": True}, now=START)
+    assert planned["snapshot_only"] is True and planned["dry_run"] is False
+    assert logic.plan_wave({"a": {}}, ["a"], ["a"], {"check_mode": True}, now=START)["snapshot_only"] is False
 
 
 def test_a_rollback_failed_on_a_stopped_server_asks_only_for_a_restore():
@@ -633,11 +690,11 @@ def test_of_the_snapshot_takers_a_host_is_patched_when_its_snapshot_completed_an
         dict(done, server_id=1), dict(done, server_id=2), dict(done, server_id=3),
         {"server_id": 4, "failed": True, "snapshot": {"id": 10, "status": "error"}}, dict(done, server_id=5)]}
     records = {"c": [{"task": "Start the services"}]}
-    assert logic.patchers(the_wave, snapshots, {"b": "Thaw: failed"}, records, SETTINGS) == ["a"]
-    assert logic.patchers(wave({"a": 1}, dry_run=True), snapshots, {}, {}, SETTINGS) == []
-    assert logic.patchers(the_wave, snapshots, {}, {}, dict(SETTINGS, snapshot_only=True)) == []
+    assert logic.patchers(the_wave, snapshots, {"b": "Thaw: failed"}, records) == ["a"]
+    assert logic.patchers(wave({"a": 1}, dry_run=True), snapshots, {}, {}) == []
+    assert logic.patchers(dict(the_wave, snapshot_only=True), snapshots, {}, {}) == []
     # A step that failed before saying who it took patches nobody.
-    assert logic.patchers(the_wave, {"failed": True, "msg": "boom"}, {}, {}, SETTINGS) == []
+    assert logic.patchers(the_wave, {"failed": True, "msg": "boom"}, {}, {}) == []
 
 
 def test_a_host_is_verified_when_nothing_failed_or_missed_it_and_its_fresh_connection_was_made():
