@@ -40,11 +40,8 @@ def undo_record(host, plan, wave, outcome, forgotten, inventory_args=""):
     return undo.record(str(host), plan, wave, _result(outcome) or None, _result(forgotten), str(inventory_args))
 
 
-def undo_gathered(hostvars, plan, wave):
-    hostvars = logic.ReadOnce(hostvars)
-    found = dict((host, undo.host_fact(hostvars, host, undo.RECORD_FACT)) for host in wave["batch"])
-    restores = dict((host, undo.host_fact(hostvars, host, undo.RESTORE_RESULT)) for host in wave["restoring"])
-    return undo.gathered(plan, wave, found, restores)
+def undo_gathered(plan, wave, found, restores):
+    return undo.gathered(plan, wave, dict(found or {}), dict(restores or {}))
 
 
 def undo_ledger_targets(records):

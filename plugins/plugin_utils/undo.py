@@ -29,8 +29,6 @@ from ansible_collections.vpsorg.cloud.plugins.plugin_utils.patch_with_rollback i
 # What the host's record of finished runs says of a snapshot it was undone to.
 UNDONE = "undone"
 # What undo.yml leaves on each host: its record, and its restore's registered result (rollback.yml).
-RECORD_FACT = "__patch_with_rollback_undo_record"
-RESTORE_RESULT = "__patch_with_rollback_restore"
 # The server statuses the API restores from (a restore stops a running server first).
 RESTORABLE = ("running", "stopped")
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -269,14 +267,6 @@ def _restored(base: dict, host: str, snapshot: Mapping, outcome: Mapping, invent
     return dict(result, cause=error, server_status=outcome.get("server_status"),
                 message="The restore from %s failed: %s. The snapshot is kept, and the role refuses the host until it "
                         "is marked resolved." % (described, error), manual_step=restore)
-
-
-def host_fact(hostvars: Mapping, host: str, name: str) -> Any:
-    """One variable of a host, or None where it has none: a host a task failed outright never set what came after."""
-    try:
-        return hostvars[host][name]
-    except (KeyError, TypeError):
-        return None
 
 
 def gathered(undo_plan: Mapping, this_wave: Mapping, found: Mapping[str, Any],

@@ -1,4 +1,4 @@
-"""The undo's filters read what each host left, also for a host that left the play before leaving anything."""
+"""The undo's filters take what each host left, also from a host that left the play before leaving anything."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ WAVE = {"number": 1, "stop": None, "started_at": 50.0, "dry_run": False, "batch"
 
 
 def test_a_host_without_its_record_or_its_restore_is_read_as_none_not_an_error():
-    hostvars = {"web-01": {"__patch_with_rollback_undo_record": {"host": "web-01", "status": "undone"}},
-                "web-02": {"__patch_with_rollback_restore": {"changed": True}},
-                "web-03": {}}
-    records = undo_gathered(hostvars, PLAN, WAVE)
+    # As undo.yml hands them: by host of the wave, none where the host left nothing.
+    found = {"web-01": {"host": "web-01", "status": "undone"}, "web-02": None, "web-03": None}
+    restores = {"web-01": None, "web-02": {"changed": True}, "web-03": None}
+    records = undo_gathered(PLAN, WAVE, found, restores)
     assert {host: record["status"] for host, record in records.items()} == {
         "web-01": "undone", "web-02": "undo_unhealthy", "web-03": "undo_failed"}
