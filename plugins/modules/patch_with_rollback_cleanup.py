@@ -14,19 +14,14 @@ description:
     per wave, after the verification; its README's "How a host moves through a wave" shows where.
   - Decides which hosts are verified - patched, nothing failed, no task of the patch missed them, and the fresh
     connection at the end of the checks was made - and cleans up their servers' snapshots as the wave's clean-up mode
-    says (C(delete) this run's snapshot, C(keep_newest) rotates the role's, C(keep) and C(hold) delete nothing) with
+    (its C(cleanup)) says (C(delete) this run's snapshot, C(keep_newest) rotates the role's, C(keep) and C(hold) delete nothing) with
     one run of M(vpsorg.cloud.vpsorg_snapshot), as a task of its own would run it, with the play's C(module_defaults)
     and the environment.
-  - An action plugin only; it runs on the controller.
-author:
-  - vpsorg.cloud maintainers (@vpsorg)
+extends_documentation_fragment:
+  - vpsorg.cloud.patch_with_rollback
 options:
-  wave:
-    description: The wave, from P(vpsorg.cloud.patch_wave#filter); its C(cleanup) says what to delete.
-    type: dict
-    required: true
   patching:
-    description: The hosts that were patched, from P(vpsorg.cloud.patch_hosts#filter).
+    description: The hosts that were patched, from M(vpsorg.cloud.patch_with_rollback_snapshot) or P(vpsorg.cloud.patch_hosts#filter).
     type: list
     elements: str
     required: true

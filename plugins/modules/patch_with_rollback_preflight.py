@@ -17,14 +17,10 @@ description:
     every starting host - reachability, unresolved rollbacks, room under the limit of 5 snapshots with rotation, the
     package managers of the built-in patch, and the report's folder on the controller.
   - The API modules run as a task of their own would, with the play's C(module_defaults) and the environment.
-  - An action plugin only; it runs on the controller, and changes nothing.
-author:
-  - vpsorg.cloud maintainers (@vpsorg)
+  - It changes nothing.
+extends_documentation_fragment:
+  - vpsorg.cloud.patch_with_rollback
 options:
-  wave:
-    description: The wave, from P(vpsorg.cloud.patch_wave#filter).
-    type: dict
-    required: true
   probes:
     description:
       - Each starting host's registered result of the role's probe (its one C(raw) command), by host name.

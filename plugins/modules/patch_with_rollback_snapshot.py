@@ -17,14 +17,9 @@ description:
     (its O(vpsorg.cloud.vpsorg_snapshot#module:server_ids)), as a task of its own would run it, with the play's
     C(module_defaults) and the environment.
   - In check mode, or when no host takes one, takes none.
-  - An action plugin only; it runs on the controller.
-author:
-  - vpsorg.cloud maintainers (@vpsorg)
+extends_documentation_fragment:
+  - vpsorg.cloud.patch_with_rollback
 options:
-  wave:
-    description: The wave, from P(vpsorg.cloud.patch_wave#filter).
-    type: dict
-    required: true
   preflight:
     description: Each starting host's judgement, from M(vpsorg.cloud.patch_with_rollback_preflight).
     type: dict
