@@ -15,7 +15,7 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
-from ansible_collections.vpsorg.cloud.plugins.plugin_utils.module_run import run_module
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.module_run import run_module, unhanded
 
 HANDED = {"wave": dict, "patching": list, "failures": dict, "missed": dict, "connections": dict}
 
@@ -27,10 +27,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = self._task.args
-        missing = [name for name, kind in HANDED.items() if not isinstance(args.get(name), kind)]
-        if missing:
-            result.update(failed=True, msg="patch_with_rollback_cleanup needs %s, as the role hands them."
-                          % ", ".join(missing))
+        problem = unhanded("patch_with_rollback_cleanup", args, HANDED)
+        if problem:
+            result.update(failed=True, msg=problem)
             return result
         wave = args["wave"]
         verified = logic.verified_hosts(args["patching"], args["failures"], args["missed"], args["connections"])

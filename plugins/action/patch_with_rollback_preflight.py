@@ -18,20 +18,21 @@ import time
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
-from ansible_collections.vpsorg.cloud.plugins.plugin_utils.module_run import run_module
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.module_run import run_module, unhanded
+
+HANDED = {"wave": dict, "probes": dict, "settings": dict}
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("wave", "probes", "settings"))
+    _VALID_ARGS = frozenset(HANDED)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
-        missing = [name for name in ("wave", "probes", "settings") if not isinstance(self._task.args.get(name), dict)]
-        if missing:
-            result.update(failed=True, msg="patch_with_rollback_preflight needs %s (mappings), as the role hands them."
-                          % ", ".join(missing))
+        problem = unhanded("patch_with_rollback_preflight", self._task.args, HANDED)
+        if problem:
+            result.update(failed=True, msg=problem)
             return result
         wave, probes = self._task.args["wave"], self._task.args["probes"]
         settings = dict(self._task.args["settings"])

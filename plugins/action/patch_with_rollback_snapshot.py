@@ -17,26 +17,24 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils import patch_with_rollback as logic
-from ansible_collections.vpsorg.cloud.plugins.plugin_utils.module_run import run_module
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.module_run import run_module, unhanded
 
-HANDED = ("wave", "preflight", "quiesce_failures", "unreachable", "snapshot")
+HANDED = {"wave": dict, "preflight": dict, "quiesce_failures": dict, "unreachable": dict, "snapshot": dict}
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(HANDED + ("thawing",))
+    _VALID_ARGS = frozenset(HANDED) | {"thawing"}
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        missing = [name for name in HANDED if not isinstance(self._task.args.get(name), dict)]
-        if missing:
-            result.update(failed=True, msg="patch_with_rollback_snapshot needs %s (mappings), as the role hands them."
-                          % ", ".join(missing))
-            return result
         args = self._task.args
+        problem = unhanded("patch_with_rollback_snapshot", args, HANDED)
+        if problem:
+            result.update(failed=True, msg=problem)
+            return result
         wave = args["wave"]
-        takers = [] if wave["dry_run"] else logic.snapshot_takers(
-            wave, args["preflight"], args["quiesce_failures"], args["unreachable"])
+        takers = logic.snapshot_takers(wave, args["preflight"], args["quiesce_failures"], args["unreachable"])
         if not takers:
             result.update(changed=False, results=[], takers=[], msg="No host of the wave takes a snapshot.")
         else:

@@ -73,7 +73,7 @@ def patch_select(wave, what, preflight=None, hostvars=None, snapshots=None, sett
     takers = logic.snapshot_takers(wave, preflight, _left(hosts, hostvars, "__patch_with_rollback_quiesce_failure"),
                                    _left(hosts, hostvars, logic.UNREACHABLE_FACT))
     if what == "snapshot_servers":
-        return [] if wave["dry_run"] else [wave["hosts"][h]["server_id"] for h in takers]
+        return [wave["hosts"][h]["server_id"] for h in takers]
     if what == "patch_hosts":
         return logic.patchers(dict(wave, snapshot_only=bool((settings or {}).get("snapshot_only"))),
                               dict(result_of(snapshots), takers=takers),

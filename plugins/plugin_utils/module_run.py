@@ -12,9 +12,18 @@ role's README tells users to put the API's URL and token there).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 COLLECTION = "vpsorg.cloud."
+
+
+def unhanded(step: str, args: Mapping[str, Any], kinds: Mapping[str, type]) -> str | None:
+    """Why a step of the role cannot run: the arguments the role hands it (``kinds``: name to dict or list) that are
+    missing or of another kind, or None. A step never reads a missing result as "nothing happened"."""
+    wrong = ["%s (%s)" % (name, "a list" if kind is list else "a mapping")
+             for name, kind in kinds.items() if not isinstance(args.get(name), kind)]
+    return "%s needs %s, as the role hands them." % (step, ", ".join(wrong)) if wrong else None
 
 
 def _with_defaults(action: Any, module: str, args: dict) -> dict:

@@ -481,7 +481,9 @@ def snapshot_results(snapshots_result: Mapping) -> dict[Any, dict]:
 def snapshot_takers(wave: dict, preflight: dict[str, dict], quiesce_failures: Mapping[str, Any],
                     records: Mapping[str, Any]) -> list[str]:
     """The hosts whose snapshot is taken: preflight passed, the quiesce ended well, and no task since the wave began
-    failed to reach the host (``records``: each host's record of unreachable tasks, now)."""
+    failed to reach the host (``records``: each host's record of unreachable tasks, now). None in a dry run."""
+    if wave["dry_run"]:
+        return []
     return [host for host in passed(preflight)
             if not quiesce_failures.get(host) and not lost_since(records.get(host), wave["hosts"][host]["unreachable_seen"])]
 

@@ -681,6 +681,8 @@ def test_a_snapshot_is_taken_for_a_host_that_passed_and_whose_quiesce_reached_it
                                  records) == ["a"]
     # A play whose strategy keeps no record (seen None) loses no host.
     assert logic.snapshot_takers(wave({"c": 3}, seen=None), {"c": {"passed": True}}, {}, records) == ["c"]
+    # A dry run takes no snapshot: the snapshot step and the deprecated selection read it from here alone.
+    assert logic.snapshot_takers(wave({"a": 1}, dry_run=True), {"a": {"passed": True}}, {}, {}) == []
 
 
 def test_of_the_snapshot_takers_a_host_is_patched_when_its_snapshot_completed_and_its_thaw_ended_well():
