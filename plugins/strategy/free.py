@@ -18,14 +18,21 @@ description:
     unreachable result that a play could read.
   - The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role)
     needs it to tell a patch cut short by a host that went away from a complete one.
+  - Does not send a task to a host where the task's own variable C(vpsorg_cloud_dispatch) is false,
+    templated with the host's variables. Such a task says C(when: vpsorg_cloud_dispatch), so it is
+    skipped there under any strategy; this one only saves the worker process Ansible starts for every
+    task on every host, also for a skipped one. A host that gets no worker shows no C(skipping) line
+    for the task. The role uses it for the steps most runs skip (quiesce, thaw, checks, rollback, the
+    final failure).
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 """
 
 from ansible.plugins.strategy.free import StrategyModule as BuiltinFree
 
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils.dispatch_gate import DispatchGate
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils.unreachable_record import UnreachableRecorder
 
 
-class StrategyModule(UnreachableRecorder, BuiltinFree):
-    """The built-in free strategy with the unreachable record mixed in."""
+class StrategyModule(UnreachableRecorder, DispatchGate, BuiltinFree):
+    """The built-in free strategy with the unreachable record and the dispatch gate mixed in."""
