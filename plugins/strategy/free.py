@@ -19,7 +19,7 @@ description:
   - The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role)
     needs it to tell a patch cut short by a host that went away from a complete one.
   - Does not send a task to a host where the task's own variable C(vpsorg_cloud_dispatch) is false,
-    templated with the host's variables. Such a task says C(when: vpsorg_cloud_dispatch), so it is
+    templated with the host's variables. Such a task has C(vpsorg_cloud_dispatch) as its C(when) too, so it is
     skipped there under any strategy; this one only saves the worker process Ansible starts for every
     task on every host, also for a skipped one. A host that gets no worker shows no C(skipping) line
     for the task. The role uses it for the steps most runs skip (quiesce, thaw, checks, rollback, the
