@@ -24,6 +24,7 @@ __metaclass__ = type
 from typing import Any, Callable
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
+from ansible.playbook.handler import Handler
 from ansible.template import Templar
 
 GATE = "vpsorg_cloud_dispatch"
@@ -56,7 +57,8 @@ class DispatchGate:
     """Mixed into a strategy before its base class: a host whose gate is false gets no worker for the task."""
 
     def _queue_task(self, host: Any, task: Any, task_vars: dict, play_context: Any) -> Any:
-        if task.run_once or dispatches(task.vars, task_vars, self._template_gate):
+        # A handler stays notified until its result comes: the gate is for tasks only.
+        if task.run_once or isinstance(task, Handler) or dispatches(task.vars, task_vars, self._template_gate):
             return super(DispatchGate, self)._queue_task(host, task, task_vars, play_context)
         # The strategy marked the host busy until a result comes; none will.
         self._blocked_hosts.pop(host.get_name(), None)

@@ -22,8 +22,8 @@ description:
     templated with the host's variables. Such a task has C(vpsorg_cloud_dispatch) as its C(when) too, so it is
     skipped there under any strategy; this one only saves the worker process Ansible starts for every
     task on every host, also for a skipped one. A host that gets no worker shows no C(skipping) line
-    for the task. The role uses it for the steps most runs skip (quiesce, thaw, checks, rollback, the
-    final failure).
+    for the task. Handlers are always sent. The role uses it for the steps most runs skip (quiesce, thaw,
+    checks, rollback, the final failure).
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 """

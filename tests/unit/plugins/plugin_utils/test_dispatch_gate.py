@@ -90,6 +90,15 @@ def from_yaml(text):
     return trust_as_template(text)
 
 
+def test_a_handler_is_queued_whatever_its_gate_says():
+    from ansible.playbook.handler import Handler
+    handler = Handler()
+    handler.name, handler.vars = "Restart", {GATE: "gate"}
+    strategy = Strategy()
+    strategy._queue_task(host("h1"), handler, {"gate": False}, None)
+    assert strategy.queued == [("h1", "Restart")]
+
+
 def test_the_gate_is_templated_with_the_hosts_variables_by_ansible():
     # The real templating: the gate's own expression over the variables the strategy gathered for the host.
     gate = DispatchGate()
