@@ -8,24 +8,13 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: linear
-short_description: Ansible's linear strategy, plus a record of tasks that could not reach their host
+short_description: Ansible's linear strategy, plus a record of unreachable tasks and a dispatch gate
 version_added: 2.0.0
 description:
-  - Runs a play exactly as the built-in P(ansible.builtin.linear#strategy) strategy does.
-  - Also records, for each host, every task whose result was unreachable, also one with
-    C(ignore_unreachable), in the host fact C(vpsorg_cloud_unreachable) (a list of
-    C(task), C(message), C(ignored) and C(at)). Ansible itself keeps no trace of an ignored
-    unreachable result that a play could read.
-  - The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role)
-    needs it to tell a patch cut short by a host that went away from a complete one.
-  - Does not send a task to a host where the task's own variable C(vpsorg_cloud_dispatch) is false,
-    templated with the host's variables. Such a task has C(vpsorg_cloud_dispatch) as its C(when) too, so it is
-    skipped there under any strategy; this one only saves the worker process Ansible starts for every
-    task on every host, also for a skipped one. A host that gets no worker shows no C(skipping) line
-    for the task. Handlers are always sent. The role uses it for the steps most runs skip (quiesce, thaw,
-    checks, rollback, the final failure).
-author:
-  - vpsorg.cloud maintainers (@vpsorg)
+  - Runs a play exactly as the built-in P(ansible.builtin.linear#strategy) strategy does, plus a record of the
+    tasks that could not reach their host and a dispatch gate (see the notes).
+extends_documentation_fragment:
+  - vpsorg.cloud.strategy
 """
 
 from ansible.plugins.strategy.linear import StrategyModule as BuiltinLinear
