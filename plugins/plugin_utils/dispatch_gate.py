@@ -23,7 +23,6 @@ __metaclass__ = type
 
 from typing import Any, Callable
 
-from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
 from ansible.playbook.handler import Handler
 from ansible.template import Templar
 
@@ -31,23 +30,23 @@ GATE = "vpsorg_cloud_dispatch"
 
 
 def provably_false(value: Any) -> bool:
-    """Whether a templated gate says no: False, or a string Ansible reads as false. Anything else dispatches."""
-    if isinstance(value, bool):
-        return not value
-    return isinstance(value, str) and value.strip().lower() in BOOLEANS_FALSE
+    """Whether a templated gate says no: only the boolean False does. A string such as "no" is left to the worker's
+    condition, which reads it differently in each ansible-core (2.17 as an expression, 2.19 as an error); a gate
+    that keeps a task back must never differ from the condition that would have skipped it."""
+    return value is False
 
 
-def dispatches(task_vars_of_task: dict, task_vars: dict, template: Callable[[Any, dict], Any]) -> bool:
-    """Whether a task with these own variables goes to the host whose variables are ``task_vars``.
+def dispatches(own_vars: dict, task_vars: dict, template: Callable[[Any, dict], Any]) -> bool:
+    """Whether a task with these ``vars`` of its own goes to the host whose variables are ``task_vars``.
 
     Only the task's own ``vars`` count: the tasks of a file it includes see the
     gate as a variable, but each of them is sent as it would be without it.
     A gate that cannot be templated dispatches, so that the worker reports the
     error as the task's own."""
-    if GATE not in (task_vars_of_task or {}):
+    if GATE not in (own_vars or {}):
         return True
     try:
-        value = template(task_vars_of_task[GATE], task_vars)
+        value = template(own_vars[GATE], task_vars)
     except Exception:  # pylint: disable=broad-except
         return True
     return not provably_false(value)

@@ -17,14 +17,15 @@ def template(expression, task_vars):
     return task_vars[expression]
 
 
-@pytest.mark.parametrize("value", [False, "False", "false", " no ", "0", "off", "n"])
-def test_a_gate_that_is_false_keeps_the_task_from_the_host(value):
-    assert not dispatches({GATE: "gate"}, {"gate": value}, template)
+def test_a_gate_that_is_false_keeps_the_task_from_the_host():
+    assert not dispatches({GATE: "gate"}, {"gate": False}, template)
 
 
-@pytest.mark.parametrize("value", [True, "True", "yes", "1", "anything", None, 0, [], ["h1"], {}])
-def test_only_a_provably_false_gate_keeps_the_task_from_the_host(value):
-    # 0, [] and None are not what a gate templates to: the worker's own condition decides there.
+@pytest.mark.parametrize("value", [True, "True", "yes", "1", "anything", None, 0, [], ["h1"], {},
+                                   "False", "false", " no ", "0", "off", "n", ""])
+def test_only_a_boolean_false_keeps_the_task_from_the_host(value):
+    # Anything else, strings that read as false included, is left to the worker's own condition: ansible-core 2.17
+    # reads a string there as an expression and 2.19 refuses it, so the gate cannot know what the worker would do.
     assert dispatches({GATE: "gate"}, {"gate": value}, template)
 
 
@@ -67,7 +68,7 @@ def task(gate, run_once=False):
 
 def test_the_strategy_queues_the_task_only_where_its_gate_is_not_false_and_frees_the_others():
     strategy = Strategy()
-    for name, value in (("h1", True), ("h2", False), ("h3", "False")):
+    for name, value in (("h1", True), ("h2", False), ("h3", False)):
         strategy._blocked_hosts[name] = True
         strategy._queue_task(host(name), task("gate"), {"gate": value}, None)
     assert strategy.queued == [("h1", "Roll back")]
