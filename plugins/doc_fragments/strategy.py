@@ -16,11 +16,11 @@ notes:
     R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role) needs it to tell a
     patch cut short by a host that went away from a complete one.
   - Does not send a task to a host where the task's own variable C(vpsorg_cloud_dispatch), templated with the host's
-    variables, is the boolean C(false); any other value is left to the task's condition. Such a task has C(vpsorg_cloud_dispatch) as its C(when) too, so it is skipped there under
-    any strategy; this only saves the worker process Ansible starts for every task on every host, also for a skipped
-    one. A host that gets no worker shows no C(skipping) line for the task and no C(skipped) count in the recap.
-    Handlers are always sent. The role uses it for the steps most runs skip (quiesce, thaw, checks, rollback, the
-    final failure).
+    variables, is the boolean C(false); any other value is left to the task's condition. Such a task has
+    C(vpsorg_cloud_dispatch) as its C(when) too, so it is skipped there under any strategy; this only saves the
+    worker process Ansible starts for every task on every host, also for a skipped one. A host that gets no worker
+    shows no C(skipping) line for the task and no C(skipped) count in the recap. Handlers are always sent. The role
+    uses it for the steps most runs skip (quiesce, thaw, checks, rollback, the final failure).
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 """
