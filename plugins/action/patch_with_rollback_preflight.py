@@ -37,14 +37,14 @@ class ActionModule(ActionBase):
         wave, probes = self._task.args["wave"], self._task.args["probes"]
         settings = dict(self._task.args["settings"])
         if not wave["starting"]:
-            result.update(changed=False, hosts={}, ledger=[], at=time.time())
+            result.update(changed=False, hosts={}, quiescing=[], ledger=[], at=time.time())
             return result
         settings["report_problem"] = logic.report_folder_problem(settings["report_file"])
         listing = run_module(self, "vpsorg_snapshot_info", {"server_id": logic.listing_scope(wave)}, task_vars)
         reads = dict((server_id, run_module(self, "vpsorg_server_info", {"server_id": server_id}, task_vars))
                      for server_id in logic.unreachable_servers(wave, probes))
         judged = logic.judge_preflight(wave, probes, listing, reads, settings)
-        result.update(changed=False, hosts=judged, at=time.time(),
+        result.update(changed=False, hosts=judged, at=time.time(), quiescing=logic.quiescing(wave, judged),
                       # Before the snapshot: the earlier runs the operator resolved (a dry run writes nothing).
                       ledger=[] if wave["dry_run"] else logic.ledger_entries(judged))
         return result

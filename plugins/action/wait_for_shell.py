@@ -13,6 +13,7 @@ ansible.builtin.raw runs it, become included).
 
 from __future__ import annotations
 
+import math
 import socket
 import time
 
@@ -24,9 +25,17 @@ from ansible.plugins.action import ActionBase
 ANSWER = "vpsorg.cloud.wait_for_shell"
 
 
+def seconds_left(timeout: int, timeout_from: float | None, now: float) -> int:
+    """Whole seconds this wait may take: ``timeout`` from the start of the task, or what is left of it when it counts
+    from ``timeout_from`` (seconds since the epoch), at least 1, so that a wait that starts late still looks once."""
+    if timeout_from is None:
+        return timeout
+    return max(1, math.ceil(timeout_from + timeout - now))
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("timeout", "sleep", "port", "host"))
+    _VALID_ARGS = frozenset(("timeout", "timeout_from", "sleep", "port", "host"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -40,9 +49,19 @@ class ActionModule(ActionBase):
         except (TypeError, ValueError):
             result.update(failed=True, msg="timeout, sleep and port must be whole numbers.")
             return result
-        if timeout < 1 or sleep < 1 or not 0 <= port <= 65535:
+        timeout_from = self._task.args.get("timeout_from")
+        if timeout_from is not None:
+            try:
+                timeout_from = float(timeout_from)
+            except (TypeError, ValueError):
+                result.update(failed=True, msg="timeout_from must be a time in seconds since the epoch, "
+                                               "as now().timestamp() gives it.")
+                return result
+        # From timeout_from, any timeout is a deadline, one already past included (it still tries once).
+        if (timeout < 1 and timeout_from is None) or sleep < 1 or not 0 <= port <= 65535:
             result.update(failed=True, msg="timeout and sleep must be at least 1 second, and port from 0 to 65535.")
             return result
+        left = seconds_left(timeout, timeout_from, time.time())
         host = self._task.args.get("host")
         if port and not host:
             result.update(failed=True, msg="port needs host: the address the controller reaches the host at.")
@@ -53,7 +72,7 @@ class ActionModule(ActionBase):
         while True:
             attempts += 1
             if not port_open:
-                problem = self._port_problem(host, port, timeout - (time.monotonic() - started))
+                problem = self._port_problem(host, port, left - (time.monotonic() - started))
                 port_open = problem is None
             if port_open:
                 problem = self._answers()
@@ -61,7 +80,7 @@ class ActionModule(ActionBase):
             if problem is None:
                 result.update(changed=False, elapsed=int(elapsed), attempts=attempts)
                 return result
-            if elapsed + sleep >= timeout:
+            if elapsed + sleep >= left:
                 result.update(failed=True, elapsed=int(elapsed), attempts=attempts,
                               msg="The host did not %s within %d s (%d tries); the last try: %s" % (
                                   "run a shell command through a fresh connection" if port_open

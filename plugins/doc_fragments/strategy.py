@@ -21,6 +21,9 @@ notes:
     worker process Ansible starts for every task on every host, also for a skipped one. A host that gets no worker
     shows no C(skipping) line for the task and no C(skipped) count in the recap. Handlers are always sent. The role
     uses it for the steps most runs skip (quiesce, thaw, checks, rollback, the final failure).
+  - The gate is templated on the controller for every host, one after another, and every variable it names is
+    templated too, also one behind an C(and) that is never reached; a gate that names facts and plain values costs
+    least.
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 """

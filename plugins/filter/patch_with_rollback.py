@@ -94,8 +94,8 @@ def patch_missed(record, start, end):
     return logic.missed_between(list(record or []), start, end)
 
 
-def patch_missed_hosts(records, seen):
-    return logic.missed_by_host(dict(records or {}), dict(seen or {}))
+def patch_end(patching, failures, records, seen):
+    return logic.patch_end(list(patching or []), dict(failures or {}), dict(records or {}), dict(seen or {}))
 
 
 def patch_wave_records(wave, phases, settings):
@@ -153,7 +153,7 @@ class FilterModule:
             "patch_failure": patch_failure,
             "patch_hosts": patch_hosts,
             "patch_missed": patch_missed,
-            "patch_missed_hosts": patch_missed_hosts,
+            "patch_end": patch_end,
             "patch_records": patch_records,
             "patch_wave_records": patch_wave_records,
             "patch_ledger_targets": patch_ledger_targets,

@@ -30,8 +30,8 @@ options:
     type: dict
     required: true
   missed:
-    description: The tasks of each host's patch that could not reach it, by host name, from
-      P(vpsorg.cloud.patch_missed_hosts#filter).
+    description: The tasks of each host's patch that could not reach it, by host name, as
+      P(vpsorg.cloud.patch_end#filter) returns them (its RV(vpsorg.cloud.patch_end#filter:missed)).
     type: dict
     required: true
   connections:

@@ -52,6 +52,12 @@ hosts:
     C(marked_resolved), C(shares_server_with)), with C(verdict) and C(manual_step) for a host that did not pass.
   returned: always
   type: dict
+quiescing:
+  description: The hosts that passed, sorted, which go on to the quiesce and the snapshot; none in check mode.
+  returned: always
+  type: list
+  elements: str
+  version_added: 2.1.0
 ledger:
   description: The entries the hosts' records of finished runs get before the snapshot (C(host), C(name),
     C(status) C(resolved)) - the earlier runs the operator said were resolved. Empty in check mode.

@@ -13,8 +13,8 @@ description:
   - With O(port), first waits until O(host) accepts TCP connections on that port, tried from the controller.
   - Then drops the connection to the host and opens a new one for every try, and runs C(echo) in the host's shell,
     with C(become) as the task says.
-  - Tries every O(sleep) seconds until both succeed or O(timeout) seconds have passed; the port and the
-    connection share that one deadline.
+  - Tries every O(sleep) seconds until both succeed or O(timeout) seconds have passed (since O(timeout_from), if
+    given); the port and the connection share that one deadline.
   - The same proof as M(ansible.builtin.wait_for_connection) gives that the host answers, without Python on the host,
     so it does not check that modules can run there.
     The role R(vpsorg.cloud.patch_with_rollback,ansible_collections.vpsorg.cloud.patch_with_rollback_role) uses it to
@@ -32,9 +32,17 @@ options:
     description: The address the controller tries O(port) at, for example C(ansible_host). Required with O(port).
     type: str
   timeout:
-    description: Seconds to keep trying, at least 1.
+    description: Seconds to keep trying, at least 1; with O(timeout_from), seconds from that time, any number.
     type: int
     default: 600
+  timeout_from:
+    description:
+      - When the O(timeout) began, in seconds since the epoch (as C(now().timestamp()) gives it), for example when a
+        reboot was started. Several waits given the same O(timeout_from) share one deadline.
+      - A wait whose deadline has already passed still tries once.
+      - By default the O(timeout) begins when the task starts.
+    type: float
+    version_added: 2.1.0
   sleep:
     description: Seconds between tries, at least 1.
     type: int
@@ -49,6 +57,17 @@ EXAMPLES = r"""
     host: "{{ ansible_host | default(inventory_hostname) }}"
     port: "{{ ansible_port | default(22) }}"
     timeout: 300
+
+- name: Note when the reboot starts
+  ansible.builtin.set_fact:
+    reboot_started: "{{ now().timestamp() }}"
+
+# ... the tasks that reboot the host and do other work meanwhile ...
+
+- name: Wait for the shell until 10 minutes after the reboot started, however long the tasks between took
+  vpsorg.cloud.wait_for_shell:
+    timeout: 600
+    timeout_from: "{{ reboot_started }}"
 """
 
 RETURN = r"""

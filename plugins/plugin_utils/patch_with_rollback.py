@@ -478,13 +478,16 @@ def snapshot_results(snapshots_result: Mapping) -> dict[Any, dict]:
     return by_server
 
 
+def quiescing(wave: dict, preflight: dict[str, dict]) -> list[str]:
+    """The hosts that go on to the quiesce and the snapshot: preflight passed. None in a dry run."""
+    return [] if wave["dry_run"] else passed(preflight)
+
+
 def snapshot_takers(wave: dict, preflight: dict[str, dict], quiesce_failures: Mapping[str, Any],
                     records: Mapping[str, Any]) -> list[str]:
-    """The hosts whose snapshot is taken: preflight passed, the quiesce ended well, and no task since the wave began
-    failed to reach the host (``records``: each host's record of unreachable tasks, now). None in a dry run."""
-    if wave["dry_run"]:
-        return []
-    return [host for host in passed(preflight)
+    """The hosts whose snapshot is taken: quiescing, the quiesce ended well, and no task since the wave began failed
+    to reach the host (``records``: each host's record of unreachable tasks, now)."""
+    return [host for host in quiescing(wave, preflight)
             if not quiesce_failures.get(host) and not lost_since(records.get(host), wave["hosts"][host]["unreachable_seen"])]
 
 
@@ -519,12 +522,24 @@ def failure_of(kept: Mapping | None, missed: list[dict], patch_mark: Any) -> Map
     return None
 
 
+def untroubled(patching: list[str], failures: Mapping[str, Any], missed: Mapping[str, list]) -> list[str]:
+    """The hosts of ``patching`` that nothing failed and no task of the patch missed, sorted."""
+    return sorted(host for host in patching if not failures.get(host) and not missed.get(host))
+
+
+def patch_end(patching: list[str], failures: Mapping[str, Any], records: Mapping[str, Any],
+              seen: Mapping[str, Any]) -> dict[str, Any]:
+    """At the end of the patch: the tasks of each host's patch that could not reach it (``missed``, see
+    missed_by_host), and the hosts to verify (``verify``): patched, with nothing failed and nothing missed."""
+    missed = missed_by_host(records, seen)
+    return {"missed": missed, "verify": untroubled(patching, failures, missed)}
+
+
 def verified_hosts(patching: list[str], failures: Mapping[str, Any], missed: Mapping[str, list],
                    connections: Mapping[str, Any]) -> list[str]:
     """The hosts patched and verified: nothing failed, no task of the patch missed them, and the fresh connection at
     the end of the checks was made (``connections``: each host's registered result of it)."""
-    return sorted(host for host in patching
-                  if not failures.get(host) and not missed.get(host) and connected(connections.get(host)))
+    return [host for host in untroubled(patching, failures, missed) if connected(connections.get(host))]
 
 
 def connected(result: Any) -> bool:

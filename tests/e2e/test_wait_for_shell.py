@@ -51,12 +51,27 @@ def test_a_closed_port_fails_within_the_timeout_and_names_the_port(playbook):
     assert result["msg"].startswith("The host did not open port %d within 2 s" % port), result["msg"]
 
 
+def test_a_deadline_shared_from_an_earlier_start_that_has_passed_gets_one_try(playbook):
+    sock, port = closed_port()
+    try:
+        process = run(playbook, "{host: 127.0.0.1, port: %d, timeout: 30, timeout_from: '{{ now().timestamp() - 1000 }}'}"
+                      % port)
+    finally:
+        sock.close()
+    result = task_result(process)
+    assert result["failed"] and result["attempts"] == 1, result
+    assert result["msg"].startswith("The host did not open port %d within 30 s (1 tries)" % port), result["msg"]
+
+
 def test_bad_arguments_are_refused_before_any_try(playbook):
     result = task_result(run(playbook, "{port: 22}"))
     assert result["failed"] and result["msg"] == "port needs host: the address the controller reaches the host at."
     assert "attempts" not in result
     result = task_result(run(playbook, "{timeout: 0}"))
     assert result["failed"] and "at least 1 second" in result["msg"]
+    result = task_result(run(playbook, "{timeout: 30, timeout_from: yesterday}"))
+    assert result["failed"] and result["msg"].startswith("timeout_from must be a time in seconds since the epoch")
+    assert "attempts" not in result
 
 
 def test_check_mode_contacts_nothing(playbook):

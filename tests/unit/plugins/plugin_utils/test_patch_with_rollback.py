@@ -663,6 +663,22 @@ def test_the_tasks_each_host_missed_in_its_patch_are_read_once_for_the_wave():
     assert logic.missed_by_host(records, {"a": 1, "b": 1, "c": None}) == {"a": [{"task": "Upgrade"}], "b": [], "c": []}
 
 
+def test_the_end_of_the_patch_names_the_tasks_each_host_missed_and_the_hosts_to_verify():
+    records = {"a": [{"task": "x"}], "b": [{"task": "x"}, {"task": "Upgrade"}], "c": [], "d": [], "e": []}
+    seen = {"a": 1, "b": 1, "c": 0, "d": 0, "e": 0}
+    failures = {"c": {"phase": "patch", "cause": "apt failed"}, "a": None, "e": None}
+    # a: verified (its old entry is not the patch's); b: a task missed it; c: failed; d: never patched.
+    assert logic.patch_end(["e", "c", "b", "a"], failures, records, seen) == {
+        "missed": {"a": [], "b": [{"task": "Upgrade"}], "c": [], "d": [], "e": []}, "verify": ["a", "e"]}
+    assert logic.patch_end([], {}, records, seen)["verify"] == []
+
+
+def test_the_hosts_that_passed_go_on_to_the_quiesce_unless_the_run_is_dry():
+    preflight = {"b": {"passed": True}, "a": {"passed": True}, "c": {"passed": False}}
+    assert logic.quiescing(wave({"a": 1, "b": 2, "c": 3}), preflight) == ["a", "b"]
+    assert logic.quiescing(wave({"a": 1, "b": 2, "c": 3}, dry_run=True), preflight) == []
+
+
 def test_the_wave_says_what_its_clean_up_deletes():
     def cleanup(**settings):
         return logic.plan_wave({"a": {"vpsorg_server_id": 1}}, ["a"], ["a"],
