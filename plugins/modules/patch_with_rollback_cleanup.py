@@ -31,7 +31,7 @@ options:
     required: true
   missed:
     description: The tasks of each host's patch that could not reach it, by host name, as
-      P(vpsorg.cloud.patch_end#filter) returns them (its RV(vpsorg.cloud.patch_end#filter:missed)).
+      P(vpsorg.cloud.patch_end#filter) returns them (its RV(vpsorg.cloud.patch_end#filter:_value.missed)).
     type: dict
     required: true
   connections:
