@@ -37,8 +37,8 @@ options:
     default: 600
   timeout_from:
     description:
-      - When the O(timeout) began, in seconds since the epoch (as C(now().timestamp()) gives it), for example when a
-        reboot was started. Several waits given the same O(timeout_from) share one deadline.
+      - When the O(timeout) began, in seconds since the epoch (a number such as V(1765070000.5); see the examples),
+        for example when a reboot was started. Several waits given the same O(timeout_from) share one deadline.
       - A wait whose deadline has already passed still tries once.
       - By default the O(timeout) begins when the task starts.
     type: float
